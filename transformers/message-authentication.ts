@@ -1,0 +1,48 @@
+import { createHmac, timingSafeEqual, type KeyObject } from 'node:crypto'
+import Type, { type Static } from 'typebox'
+import { parseOptions } from '../lib/options.js'
+import { isLowerHex, keyList, secretKeys, type KeyInput } from './keys.js'
+import { hmacAlgorithm, macLength } from './hmac.js'
+import type { SessionTransportTransformer } from './transformer.js'
+
+const LABEL = 'messageAuthentication()'
+
+export const MessageAuthenticationOptionsSchema = Type.Object({
+  /** 32 bytes or more; or a list, where the first key signs and every key verifies. */
+  key: Type.Unsafe<KeyInput>({}),
+  /** `sha256` (default), `sha384`, `sha512`, or Ktor's names (`HmacSHA256`). */
+  algorithm: Type.Optional(Type.String({ default: 'sha256' })),
+}, { additionalProperties: false })
+
+export type MessageAuthenticationOptions = Static<typeof MessageAuthenticationOptionsSchema>
+
+/**
+ * Ktor's SessionTransportTransformerMessageAuthentication: `value/hex(hmac(value))`, lowercase hex,
+ * the last `/` separating the two, so values may contain `/`. Verification is constant-time and
+ * refuses any signature that is not exactly the MAC's length in lowercase hex before hashing.
+ */
+export function messageAuthentication (options: MessageAuthenticationOptions): SessionTransportTransformer {
+  const opts = parseOptions(MessageAuthenticationOptionsSchema, options, LABEL)
+  const algorithm = hmacAlgorithm(opts.algorithm ?? 'sha256', LABEL)
+  const keys: KeyObject[] = secretKeys(keyList(opts.key, { label: LABEL, minBytes: 32 }))
+  const writer = keys[0] as KeyObject
+  const hexLength = macLength(algorithm) * 2
+
+  return {
+    transformWrite (value: string): string {
+      return value + '/' + createHmac(algorithm, writer).update(value).digest('hex')
+    },
+    transformRead (transportValue: string): string | null {
+      const slash = transportValue.lastIndexOf('/')
+      if (slash < 0 || transportValue.length - slash - 1 !== hexLength) return null
+      const signature = transportValue.slice(slash + 1)
+      if (!isLowerHex(signature)) return null
+      const value = transportValue.slice(0, slash)
+      const expected = Buffer.from(signature, 'hex')
+      for (const key of keys) {
+        if (timingSafeEqual(createHmac(algorithm, key).update(value).digest(), expected)) return value
+      }
+      return null
+    },
+  }
+}

@@ -1,0 +1,371 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { Stamp } from './envelope.js'
+import {
+  FST_SESSIONS_ALREADY_SENT, FST_SESSIONS_OPTIONS, FST_SESSIONS_STORAGE_UNAVAILABLE, FST_SESSIONS_UNKNOWN,
+} from './errors.js'
+import { storageKey } from './identity.js'
+import type { InvalidReason, Provider, SessionProvider } from './provider.js'
+import { formatRecord, parseRecord } from './record.js'
+import type { CookieTransport } from './transport.js'
+
+const ABSENT = 0
+const LOADED = 1
+const SET = 2
+const CLEARED = 3
+
+/** One provider's session within one request. */
+class Slot {
+  state = ABSENT
+  /** The client sent a value (valid or not): clearing then has something to expire. */
+  incoming = false
+  value: unknown = null
+  /** The serialized payload of `value`. */
+  text = ''
+  stamp: Stamp | null = null
+  /** Server-side: the id the client holds, once the storage vouched for it. */
+  id: string | null = null
+  key: string | null = null
+  version = 0
+  /** Client-side: the encoded value `set` prepared, sent as is in onSend. */
+  out = ''
+  /** An idle refresh is due. */
+  refresh = false
+  /** Server-side: keys to invalidate (regenerated or cleared ids). */
+  stale: string[] | null = null
+}
+
+/** What the plugin shares with every request: providers, lookups, and reporting. */
+export interface Registry {
+  readonly providers: readonly Provider[]
+  /** Provider objects and names to their index. */
+  readonly lookup: ReadonlyMap<unknown, number>
+  /** Which providers a route loads: null for all. */
+  selection (request: FastifyRequest): readonly boolean[] | null
+  invalid (reason: InvalidReason, request: FastifyRequest, provider: Provider): void
+}
+
+type Payload<P> = P extends SessionProvider<infer T> ? T : unknown
+
+/** A provider, or its name. */
+export type ProviderRef<T = unknown> = SessionProvider<T> | string
+
+function unavailable (provider: Provider, action: string, error: unknown): Error {
+  const wrapped = new FST_SESSIONS_STORAGE_UNAVAILABLE(`session "${provider.name}" could not be ${action}`)
+  wrapped.cause = error
+  return wrapped
+}
+
+/**
+ * `request.sessions`: the state of each provider for this request, and the methods handlers call.
+ * Reads happen in onRequest (load*), writes in onSend (flush); handlers only change state.
+ */
+export class SessionContainer {
+  readonly #registry: Registry
+  readonly #request: FastifyRequest
+  readonly #reply: FastifyReply
+  readonly #slots: Array<Slot | undefined>
+  #allowed: readonly boolean[] | null | undefined = undefined
+  #dirty = false
+  #committed = false
+
+  constructor (registry: Registry, request: FastifyRequest, reply: FastifyReply) {
+    this.#registry = registry
+    this.#request = request
+    this.#reply = reply
+    this.#slots = new Array(registry.providers.length)
+  }
+
+  /** The payload, or null when absent, cleared, expired, tampered with or invalid. */
+  get<P extends ProviderRef> (provider: P): Readonly<Payload<P>> | null {
+    const slot = this.#slots[this.#index(provider)]
+    return slot === undefined ? null : slot.value as Readonly<Payload<P>> | null
+  }
+
+  /** Validates `value` against the schema now, and sends it when the response goes out. */
+  set<P extends ProviderRef> (provider: P, value: Payload<P>): void {
+    const index = this.#index(provider)
+    const p = this.#open(index)
+    const slot = this.#slot(index)
+    const text = p.serialize(value)
+    const now = Date.now()
+    const current = slot.state === LOADED || slot.state === SET ? slot.stamp : null
+    const stamp = p.stamp(current, now)
+    if (!p.serverSide) slot.out = p.seal(text, stamp)
+    slot.state = SET
+    slot.value = value
+    slot.text = text
+    slot.stamp = stamp
+    this.#dirty = true
+  }
+
+  /** Removes the session: the cookie is expired and, server-side, the stored entry invalidated. */
+  clear (provider: ProviderRef): void {
+    const index = this.#index(provider)
+    this.#open(index)
+    const slot = this.#slot(index)
+    this.#retire(slot)
+    slot.state = CLEARED
+    slot.value = null
+    slot.stamp = null
+    this.#dirty = true
+  }
+
+  /** The current payload, or `make()` set and returned. */
+  getOrSet<P extends ProviderRef> (provider: P, make: () => Payload<P>): Readonly<Payload<P>> {
+    const current = this.get(provider)
+    if (current !== null) return current
+    const value = make()
+    this.set(provider, value)
+    return value as Readonly<Payload<P>>
+  }
+
+  /**
+   * Server-side: the payload moves to a fresh id and the old one is invalidated, keeping the
+   * absolute lifetime. Client-side: the value is re-issued. Nothing happens without a session.
+   */
+  regenerate (provider: ProviderRef): void {
+    const index = this.#index(provider)
+    const p = this.#open(index)
+    const slot = this.#slots[index]
+    if (slot === undefined || (slot.state !== LOADED && slot.state !== SET)) return
+    const now = Date.now()
+    if (p.serverSide) {
+      this.#retire(slot)
+    } else {
+      const expires = slot.stamp === null ? (p.maxAge === null ? null : now + p.maxAge) : slot.stamp.expires
+      const stamp = { created: now, seen: now, expires }
+      slot.out = p.seal(slot.text, stamp)
+      slot.stamp = stamp
+    }
+    slot.state = SET
+    this.#dirty = true
+  }
+
+  // Server-side: the current id is done with; its key is invalidated when the response goes out.
+  #retire (slot: Slot): void {
+    if (slot.key !== null) (slot.stale ??= []).push(slot.key)
+    slot.id = null
+    slot.key = null
+  }
+
+  #index (provider: ProviderRef): number {
+    const index = this.#registry.lookup.get(provider)
+    if (index !== undefined) {
+      this.#allowed ??= this.#registry.selection(this.#request)
+      if (this.#allowed === null || this.#allowed[index] === true) return index
+    }
+    throw new FST_SESSIONS_UNKNOWN(typeof provider === 'string' ? provider : String(provider?.name))
+  }
+
+  #open (index: number): Provider {
+    const p = this.#registry.providers[index] as Provider
+    if (this.#committed || this.#reply.sent) throw new FST_SESSIONS_ALREADY_SENT(p.name)
+    return p
+  }
+
+  #slot (index: number): Slot {
+    let slot = this.#slots[index]
+    if (slot === undefined) {
+      slot = new Slot()
+      this.#slots[index] = slot
+    }
+    return slot
+  }
+
+  /** Which providers this request loads (called by onRequest once a session value is present). */
+  allowed (): readonly boolean[] | null {
+    this.#allowed ??= this.#registry.selection(this.#request)
+    return this.#allowed
+  }
+
+  /** onRequest: reads a client-side value. */
+  loadClient (index: number, raw: string, now: number): void {
+    const p = this.#registry.providers[index] as Provider
+    const slot = this.#slot(index)
+    slot.incoming = true
+    const opened = p.open(raw, now)
+    if (typeof opened === 'string') return this.#registry.invalid(opened, this.#request, p)
+    slot.state = LOADED
+    slot.value = opened.value
+    slot.text = opened.text
+    slot.stamp = opened.stamp
+    if (opened.stamp !== null && now - opened.stamp.seen >= p.refreshEvery) {
+      slot.refresh = true
+      this.#dirty = true
+    }
+  }
+
+  /** onRequest: reads a server-side id and its record. Rejects only when the storage fails. */
+  async loadServer (index: number, raw: string, now: number): Promise<void> {
+    const p = this.#registry.providers[index] as Provider
+    const slot = this.#slot(index)
+    slot.incoming = true
+    const id = p.unwrap(raw)
+    if (id === 'malformed' || id === 'bad-signature') return this.#registry.invalid(id, this.#request, p)
+    if (!p.idPattern.test(id)) return this.#registry.invalid('malformed', this.#request, p)
+    const key = storageKey(p.name, id)
+    const storage = p.storage as NonNullable<Provider['storage']>
+    let text: string | null
+    try {
+      text = await storage.read(key)
+    } catch (error) {
+      throw unavailable(p, 'read', error)
+    }
+    if (text === null) return this.#registry.invalid('not-found', this.#request, p)
+    const record = parseRecord(text)
+    if (record === null) return this.#registry.invalid('malformed', this.#request, p)
+    const { stamp } = record
+    if (stamp.expires !== null && now >= stamp.expires) return this.#registry.invalid('expired', this.#request, p)
+    // With touch, idle expiry is the storage's (touch moves it without rewriting the record).
+    if (storage.touch === undefined && p.idleTimeout !== null && now >= stamp.seen + p.idleTimeout) {
+      return this.#registry.invalid('idle', this.#request, p)
+    }
+    const parsed = p.parse(record.payload)
+    if (typeof parsed === 'string') return this.#registry.invalid(parsed, this.#request, p)
+    slot.state = LOADED
+    slot.value = parsed.value
+    slot.text = record.payload
+    slot.stamp = stamp
+    slot.id = id
+    slot.key = key
+    slot.version = record.version
+    if (now - Math.max(stamp.seen, p.touched(key)) >= p.refreshEvery) {
+      slot.refresh = true
+      this.#dirty = true
+    }
+  }
+
+  /**
+   * onSend: writes what changed. Storage work runs in parallel and must all succeed before any
+   * Set-Cookie or header is added, so a failed write answers 503 with no session header.
+   */
+  flush (): Promise<void> | undefined {
+    this.#committed = true
+    if (!this.#dirty) return undefined
+    this.#dirty = false
+    const now = Date.now()
+    const lines: Array<[Provider, string | null, Stamp | null]> = []
+    let pending: Array<Promise<void>> | undefined
+    for (let i = 0; i < this.#slots.length; i++) {
+      const slot = this.#slots[i]
+      if (slot === undefined) continue
+      const p = this.#registry.providers[i] as Provider
+      if (slot.state === SET) {
+        if (p.serverSide) (pending ??= []).push(this.#store(p, slot, now, lines))
+        else lines.push([p, slot.out, slot.stamp])
+      } else if (slot.state === CLEARED) {
+        if (slot.stale !== null) (pending ??= []).push(this.#invalidate(p, slot.stale))
+        if (slot.incoming) lines.push([p, null, null])
+      } else if (slot.state === LOADED && slot.refresh) {
+        if (p.serverSide) (pending ??= []).push(this.#refresh(p, slot, now))
+        else this.#reissue(p, slot, now, lines)
+      }
+    }
+    if (pending === undefined) {
+      this.#emit(lines, now)
+      return undefined
+    }
+    return Promise.all(pending).then(() => this.#emit(lines, now))
+  }
+
+  async #store (p: Provider, slot: Slot, now: number, lines: Array<[Provider, string | null, Stamp | null]>): Promise<void> {
+    const storage = p.storage as NonNullable<Provider['storage']>
+    let id = slot.id
+    let key = slot.key
+    if (id === null || key === null) {
+      id = p.identity()
+      if (!p.idPattern.test(id)) throw new FST_SESSIONS_OPTIONS(`identity() of "${p.name}" made an id that its idPattern refuses`)
+      key = storageKey(p.name, id)
+    }
+    const stamp = slot.stamp as Stamp
+    const record = formatRecord({ stamp: { created: stamp.created, seen: now, expires: stamp.expires }, version: slot.version + 1, payload: slot.text })
+    try {
+      await Promise.all([storage.write(key, record, p.storageExpiry(stamp, now)), ...(slot.stale ?? []).map((k) => storage.invalidate(k))])
+    } catch (error) {
+      throw unavailable(p, 'written', error)
+    }
+    lines.push([p, p.wrap(id), stamp])
+  }
+
+  async #invalidate (p: Provider, keys: string[]): Promise<void> {
+    const storage = p.storage as NonNullable<Provider['storage']>
+    try {
+      await Promise.all(keys.map((key) => storage.invalidate(key)))
+    } catch (error) {
+      throw unavailable(p, 'invalidated', error)
+    }
+  }
+
+  // An idle refresh moves the storage's expiry; a failure costs the refresh, not the request.
+  async #refresh (p: Provider, slot: Slot, now: number): Promise<void> {
+    const storage = p.storage as NonNullable<Provider['storage']>
+    const stamp = slot.stamp as Stamp
+    const key = slot.key as string
+    const expiresAt = p.storageExpiry(stamp, now)
+    try {
+      if (storage.touch !== undefined) {
+        await storage.touch(key, expiresAt)
+      } else {
+        const record = formatRecord({ stamp: { created: stamp.created, seen: now, expires: stamp.expires }, version: slot.version, payload: slot.text })
+        await storage.write(key, record, expiresAt)
+      }
+      p.markTouched(key, now)
+    } catch (error) {
+      this.#request.log.warn({ session: p.name, err: error }, 'session idle refresh failed')
+    }
+  }
+
+  #reissue (p: Provider, slot: Slot, now: number, lines: Array<[Provider, string | null, Stamp | null]>): void {
+    const old = slot.stamp as Stamp
+    const stamp = { created: old.created, seen: now, expires: old.expires }
+    try {
+      lines.push([p, p.seal(slot.text, stamp), stamp])
+    } catch (error) {
+      this.#request.log.warn({ session: p.name, err: error }, 'session idle refresh failed')
+    }
+  }
+
+  #emit (lines: Array<[Provider, string | null, Stamp | null]>, now: number): void {
+    if (lines.length === 0) return
+    const reply = this.#reply
+    let vary = ''
+    for (const [p, value, stamp] of lines) {
+      const carrier = p.carrier
+      if (carrier.kind === 'cookie') {
+        const secure = carrier.secure === 'auto' ? this.#request.protocol === 'https' : carrier.secure
+        reply.header('set-cookie', value === null
+          ? carrier.clearLine(secure)
+          : (carrier as CookieTransport).line(value, p.cookieAge(stamp, now), now, secure))
+      } else {
+        reply.header(carrier.name, value ?? '')
+      }
+      if (!vary.includes(carrier.vary)) vary += (vary === '' ? '' : ', ') + carrier.vary
+    }
+    privateCache(reply, vary)
+  }
+}
+
+/** A response that sets a session must not be stored by a shared cache. */
+function privateCache (reply: FastifyReply, vary: string): void {
+  const cacheControl = reply.getHeader('cache-control')
+  if (cacheControl === undefined) {
+    reply.header('cache-control', 'private')
+  } else {
+    const directives = String(cacheControl).split(',').map((d) => d.trim()).filter((d) => {
+      const name = d.toLowerCase()
+      return name !== '' && name !== 'public' && !name.startsWith('s-maxage')
+    })
+    const lower = directives.map((d) => d.toLowerCase())
+    if (!lower.includes('no-store') && !lower.includes('private')) directives.unshift('private')
+    reply.header('cache-control', directives.join(', '))
+  }
+  const existing = reply.getHeader('vary')
+  if (existing === undefined) {
+    reply.header('vary', vary)
+    return
+  }
+  const present = String(existing).split(',').map((v) => v.trim().toLowerCase())
+  if (present.includes('*')) return
+  const missing = vary.split(', ').filter((v) => !present.includes(v.toLowerCase()))
+  if (missing.length > 0) reply.header('vary', String(existing) + ', ' + missing.join(', '))
+}

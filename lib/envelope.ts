@@ -1,0 +1,73 @@
+// The times a session carries with its payload, and the client-side envelope around it.
+//
+// Client-side:  1:<provider name>:<created>:<last seen>:<expires>:<serialized payload>
+// Times are epoch milliseconds in base 36 (8 characters today); an empty expiry means none.
+// The transformers protect the whole string, so a client can neither move the expiry nor
+// replay a value minted for another provider: provider names are tokens, which never hold ':'.
+
+export interface Stamp {
+  /** When the session was first set. */
+  created: number
+  /** The last request that carried it, as of the last write or refresh. */
+  seen: number
+  /** The absolute expiry, or null for none. */
+  expires: number | null
+}
+
+export const ENVELOPE_VERSION = '1'
+
+export function formatStamp (stamp: Stamp): string {
+  return stamp.created.toString(36) + ':' + stamp.seen.toString(36) + ':' +
+    (stamp.expires === null ? '' : stamp.expires.toString(36))
+}
+
+// A strict base-36 field of 1 to 11 digits: parseInt would accept trailing junk.
+function parseTime (text: string, from: number, to: number): number {
+  if (to <= from || to - from > 11) return -1
+  let n = 0
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i)
+    const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 122 ? c - 87 : -1
+    if (d < 0) return -1
+    n = n * 36 + d
+  }
+  return n
+}
+
+export interface Stamped {
+  stamp: Stamp
+  /** What follows the stamp and its ':'. */
+  rest: string
+}
+
+/** Reads `created:seen:expires:` starting at `from`; null when malformed. */
+export function parseStamp (text: string, from: number): Stamped | null {
+  const a = text.indexOf(':', from)
+  if (a < 0) return null
+  const b = text.indexOf(':', a + 1)
+  if (b < 0) return null
+  const c = text.indexOf(':', b + 1)
+  if (c < 0) return null
+  const created = parseTime(text, from, a)
+  const seen = parseTime(text, a + 1, b)
+  const expires = c === b + 1 ? null : parseTime(text, b + 1, c)
+  if (created < 0 || seen < 0 || expires === -1) return null
+  return { stamp: { created, seen, expires }, rest: text.slice(c + 1) }
+}
+
+/** The constant start of every envelope a provider writes. */
+export function envelopePrefix (providerName: string): string {
+  return ENVELOPE_VERSION + ':' + providerName + ':'
+}
+
+export function sealEnvelope (prefix: string, stamp: Stamp, payload: string): string {
+  return prefix + formatStamp(stamp) + ':' + payload
+}
+
+/** The stamp and payload, or why the envelope is refused. */
+export function openEnvelope (prefix: string, text: string): Stamped | 'malformed' | 'wrong-provider' {
+  if (!text.startsWith(prefix)) {
+    return text.startsWith(ENVELOPE_VERSION + ':') ? 'wrong-provider' : 'malformed'
+  }
+  return parseStamp(text, prefix.length) ?? 'malformed'
+}

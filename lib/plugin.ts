@@ -1,0 +1,146 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler, onSendHookHandler } from 'fastify'
+import fp from 'fastify-plugin'
+import Type, { type Static } from 'typebox'
+import type {} from '../types/fastify.js'
+import type { SessionStorage } from '../storages/storage.js'
+import { SessionContainer, type Registry } from './container.js'
+import { FST_SESSIONS_DUPLICATE, FST_SESSIONS_UNKNOWN } from './errors.js'
+import { parseOptions } from './options.js'
+import { readCookie } from './transport.js'
+import { providerOf, type InvalidReason, type Provider, type SessionProvider } from './provider.js'
+
+export const SessionsOptionsSchema = Type.Object({
+  /** The session providers, made by cookieSession() and headerSession(). */
+  providers: Type.Array(Type.Unsafe<SessionProvider<any>>(Type.Object({})), { minItems: 1 }),
+  /** Told of every session that was sent but reads as absent, with the reason (for metrics). */
+  onInvalid: Type.Optional(Type.Unsafe<(reason: InvalidReason, request: FastifyRequest, provider: SessionProvider<any>) => void>(
+    Type.Function([], Type.Unknown())
+  )),
+}, { additionalProperties: false })
+
+export type SessionsOptions = Static<typeof SessionsOptionsSchema>
+
+// Keys Fastify itself reads from any plugin's options.
+const REGISTER_KEYS = new Set(['prefix', 'logLevel', 'logSerializers'])
+
+function checkUnique (providers: readonly Provider[]): void {
+  const names = new Set<string>()
+  const schemas = new Set<unknown>()
+  for (const p of providers) {
+    if (names.has(p.name)) throw new FST_SESSIONS_DUPLICATE(`"${p.name}"`, 'provider names must be unique')
+    if (schemas.has(p.schema)) throw new FST_SESSIONS_DUPLICATE(`"${p.name}"`, 'its schema already backs another provider; give each provider its own schema object')
+    names.add(p.name)
+    schemas.add(p.schema)
+  }
+}
+
+function sessionsPlugin (fastify: FastifyInstance, input: SessionsOptions, done: (err?: Error) => void): void {
+  const own = Object.fromEntries(Object.entries(input ?? {}).filter(([key]) => !REGISTER_KEYS.has(key)))
+  const options = parseOptions(SessionsOptionsSchema, own, 'fastify-sessions')
+  const providers = options.providers.map(providerOf)
+  checkUnique(providers)
+  for (const p of providers) {
+    for (const transformer of p.transformers) {
+      for (const warning of transformer.warnings ?? []) fastify.log.warn({ session: p.name }, warning)
+    }
+  }
+
+  const lookup = new Map<unknown, number>()
+  providers.forEach((p, index) => lookup.set(p, index).set(p.name, index))
+  const cookieProviders = providers.map((p, index) => [p, index] as const).filter(([p]) => p.carrier.kind === 'cookie')
+  const headerProviders = providers.map((p, index) => [p, index] as const).filter(([p]) => p.carrier.kind === 'header')
+  const onInvalid = options.onInvalid
+
+  // Route selections are few and fixed: resolve each config list once.
+  const selections = new WeakMap<readonly string[], readonly boolean[]>()
+  const none: readonly boolean[] = providers.map(() => false)
+
+  const registry: Registry = {
+    providers,
+    lookup,
+    selection (request) {
+      const config = request.routeOptions.config?.sessions
+      if (config === undefined) return null
+      if (config === false) return none
+      let selection = selections.get(config)
+      if (selection === undefined) {
+        selection = providers.map((p) => config.includes(p.name))
+        selections.set(config, selection)
+      }
+      return selection
+    },
+    invalid (reason, request, provider) {
+      request.log.debug({ session: provider.name, reason }, 'session ignored')
+      if (onInvalid === undefined) return
+      try {
+        onInvalid(reason, request, provider)
+      } catch (error) {
+        request.log.error({ session: provider.name, err: error }, 'onInvalid threw')
+      }
+    },
+  }
+
+  fastify.decorateRequest('sessions', null as unknown as SessionContainer)
+
+  fastify.addHook('onRoute', (route) => {
+    const selected = route.config?.sessions
+    if (selected === undefined || selected === false) return
+    for (const name of selected) {
+      if (!lookup.has(name)) throw new FST_SESSIONS_UNKNOWN(name)
+    }
+  })
+
+  const onRequest: onRequestHookHandler = function (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction) {
+    const container = new SessionContainer(registry, request, reply)
+    request.sessions = container
+    const headers = request.headers
+    let pending: Array<Promise<void>> | undefined
+    let allowed: readonly boolean[] | null | undefined
+    let now = 0
+    const cookieHeader = headers.cookie
+    if (cookieHeader !== undefined && cookieProviders.length > 0) {
+      for (const [p, index] of cookieProviders) {
+        const raw = readCookie(cookieHeader, p.name)
+        if (raw === undefined || raw === '') continue
+        allowed ??= container.allowed()
+        if (allowed !== null && allowed[index] !== true) continue
+        now ||= Date.now()
+        if (p.serverSide) (pending ??= []).push(container.loadServer(index, raw, now))
+        else container.loadClient(index, raw, now)
+      }
+    }
+    for (const [p, index] of headerProviders) {
+      const value = headers[p.carrier.kind === 'header' ? p.carrier.lowerName : '']
+      const raw = Array.isArray(value) ? value[0] : value
+      if (raw === undefined || raw === '') continue
+      allowed ??= container.allowed()
+      if (allowed !== null && allowed[index] !== true) continue
+      now ||= Date.now()
+      if (p.serverSide) (pending ??= []).push(container.loadServer(index, raw, now))
+      else container.loadClient(index, raw, now)
+    }
+    if (pending === undefined) return next()
+    Promise.all(pending).then(() => next(), next)
+  }
+
+  const onSend: onSendHookHandler = function (request, _reply, payload, next) {
+    const container = request.sessions
+    const writing = container?.flush()
+    if (writing === undefined) return next(null, payload)
+    writing.then(() => next(null, payload), next)
+  }
+
+  fastify.addHook('onRequest', onRequest)
+  fastify.addHook('onSend', onSend)
+
+  fastify.addHook('onClose', async () => {
+    const storages = new Set<SessionStorage>()
+    for (const p of providers) if (p.storage !== undefined) storages.add(p.storage)
+    await Promise.all([...storages].map((storage) => storage.close?.()))
+  })
+
+  done()
+}
+
+/** The fastify-sessions plugin: register it with `{ providers: [...] }`. */
+export const fastifySessions = fp(sessionsPlugin, { fastify: '5.x', name: 'fastify-sessions' })

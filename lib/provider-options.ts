@@ -1,0 +1,86 @@
+import Type, { type Static, type TSchema } from 'typebox'
+import type { SessionStorage } from '../storages/storage.js'
+import type { SessionTransportTransformer } from '../transformers/transformer.js'
+import type { SessionSerializer } from './serializer.js'
+
+// The options of cookieSession() and headerSession(), as TypeBox schemas: one declaration gives
+// the runtime check, the defaults and the static types below.
+
+const method = Type.Function([], Type.Unknown())
+
+const StorageSchema = Type.Unsafe<SessionStorage>(Type.Object({
+  read: method,
+  write: method,
+  invalidate: method,
+  touch: Type.Optional(method),
+  close: Type.Optional(method),
+}))
+
+const TransformerSchema = Type.Unsafe<SessionTransportTransformer>(Type.Object({
+  transformRead: method,
+  transformWrite: method,
+  warnings: Type.Optional(Type.Array(Type.String())),
+}))
+
+const SerializerSchema = Type.Unsafe<SessionSerializer<unknown>>(Type.Object({
+  serialize: method,
+  deserialize: method,
+}))
+
+/** Whole seconds; `null` turns the clock off. */
+const Seconds = Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])
+
+export const DEFAULT_MAX_AGE = 7 * 24 * 60 * 60
+
+export const CookieOptionsSchema = Type.Object({
+  /** Default `/`. */
+  path: Type.Optional(Type.String({ default: '/' })),
+  domain: Type.Optional(Type.String()),
+  /** Default `'auto'`: Secure when the request came over https (`true` for `__Secure-`/`__Host-` names). */
+  secure: Type.Optional(Type.Union([Type.Boolean(), Type.Literal('auto')])),
+  /** Default `true`. */
+  httpOnly: Type.Optional(Type.Boolean({ default: true })),
+  /** Default `'lax'`; `false` omits the attribute. */
+  sameSite: Type.Optional(Type.Union([Type.Literal('lax'), Type.Literal('strict'), Type.Literal('none'), Type.Literal(false)], { default: 'lax' })),
+  /** Seconds; defaults to the provider's `maxAge`; `null` makes a browser-session cookie. */
+  maxAge: Type.Optional(Seconds),
+  /** Ktor's cookie encodings; default `'uri'` (as Ktor 2.2+ writes it). */
+  encoding: Type.Optional(Type.Union([Type.Literal('uri'), Type.Literal('base64'), Type.Literal('dquotes'), Type.Literal('raw')], { default: 'uri' })),
+  /** Extra attributes; an empty or null value renders a bare flag (`{ Partitioned: '' }`). */
+  extensions: Type.Optional(Type.Record(Type.String(), Type.Union([Type.String(), Type.Null()]))),
+}, { additionalProperties: false })
+
+export type CookieOptions = Static<typeof CookieOptionsSchema>
+
+const CommonOptions = {
+  /** Server-side when set: only an id travels, the payload stays in the storage. */
+  storage: Type.Optional(StorageSchema),
+  /** Default: `jsonSerializer(schema)`. */
+  serializer: Type.Optional(SerializerSchema),
+  /** Applied in order on write, in reverse on read. */
+  transformers: Type.Optional(Type.Array(TransformerSchema)),
+  /** Server-side id generator; default 256 random bits, base64url. */
+  identity: Type.Optional(Type.Unsafe<() => string>(Type.Function([], Type.String()))),
+  /** The form of the ids `identity` makes; presented ids of another form are refused unread. */
+  idPattern: Type.Optional(Type.Unsafe<RegExp>({})),
+  /** Absolute lifetime in seconds from the first `set`; default 7 days; `null`: none. */
+  maxAge: Type.Optional(Seconds),
+  /** Seconds without a request carrying the session after which it expires; default `null`. */
+  idleTimeout: Type.Optional(Seconds),
+  /** Client-side only: wrap the payload with its times and provider name (default `true`). */
+  envelope: Type.Optional(Type.Boolean({ default: true })),
+}
+
+export const CookieSessionOptionsSchema = Type.Object({
+  ...CommonOptions,
+  cookie: Type.Optional(CookieOptionsSchema),
+}, { additionalProperties: false })
+
+export const HeaderSessionOptionsSchema = Type.Object(CommonOptions, { additionalProperties: false })
+
+type Typed<O, T> = Omit<O, 'serializer'> & { serializer?: SessionSerializer<T> }
+
+export type CookieSessionOptions<T = unknown> = Typed<Static<typeof CookieSessionOptionsSchema>, T>
+export type HeaderSessionOptions<T = unknown> = Typed<Static<typeof HeaderSessionOptionsSchema>, T>
+
+export type { TSchema }

@@ -1,0 +1,303 @@
+import type { Static, TSchema } from 'typebox'
+import { Compile, type Validator } from 'typebox/compile'
+import type { SessionStorage } from '../storages/storage.js'
+import type { SessionTransportTransformer } from '../transformers/transformer.js'
+import { envelopePrefix, openEnvelope, sealEnvelope, type Stamp } from './envelope.js'
+import { FST_SESSIONS_INVALID_PAYLOAD, FST_SESSIONS_OPTIONS, FST_SESSIONS_TOO_LARGE } from './errors.js'
+import { DEFAULT_ID_PATTERN, defaultIdentity } from './identity.js'
+import { optionsError, parseOptions } from './options.js'
+import {
+  CookieSessionOptionsSchema, DEFAULT_MAX_AGE, HeaderSessionOptionsSchema,
+  type CookieOptions, type CookieSessionOptions, type HeaderSessionOptions,
+} from './provider-options.js'
+import { jsonSerializer, type SessionSerializer } from './serializer.js'
+import { CookieTransport, HeaderTransport, isAttributeValue, isToken, type Transport } from './transport.js'
+
+/** Why a session that was sent reads as absent. */
+export type InvalidReason = 'malformed' | 'bad-signature' | 'wrong-provider' | 'expired' | 'idle' | 'schema' | 'not-found'
+
+declare const payload: unique symbol
+
+/** A named session: its payload schema, its transport, and where the payload lives. */
+export interface SessionProvider<T = unknown> {
+  readonly name: string
+  readonly schema: TSchema
+  readonly transport: 'cookie' | 'header'
+  /** True when a storage keeps the payload and only an id travels. */
+  readonly serverSide: boolean
+  /** Carries the payload type for inference; never set at run time. */
+  readonly [payload]?: T
+}
+
+/** The payload type of a provider. */
+export type SessionPayload<P> = P extends SessionProvider<infer T> ? T : never
+
+const MAX_COOKIE_BYTES = 4096
+
+/** What a client-side value holds once read. */
+export interface Opened {
+  value: unknown
+  text: string
+  stamp: Stamp | null
+}
+
+/**
+ * A provider with its read and write pipelines composed once, when it is made: the per-request
+ * path is a fixed sequence of plain calls with a compiled schema check.
+ */
+export class Provider<T = unknown> implements SessionProvider<T> {
+  readonly name: string
+  readonly schema: TSchema
+  readonly transport: 'cookie' | 'header'
+  readonly serverSide: boolean
+  readonly carrier: Transport
+  readonly storage: SessionStorage | undefined
+  readonly serializer: SessionSerializer<T>
+  readonly transformers: readonly SessionTransportTransformer[]
+  readonly identity: () => string
+  readonly idPattern: RegExp
+  /** Milliseconds, or null. */
+  readonly maxAge: number | null
+  readonly idleTimeout: number | null
+  /** A tenth of the idle window: refreshes happen at most this often. */
+  readonly refreshEvery: number
+  readonly envelope: boolean
+  /** The cookie's own Max-Age in seconds: a number, null (browser session) or undefined (follow maxAge). */
+  private readonly cookieMaxAge: number | null | undefined
+  private readonly prefix: string
+  private readonly validator: Validator
+  // Server-side idle refreshes done by this process, by key: touch moves the storage's expiry
+  // without rewriting the record, so the record alone cannot say a refresh just happened.
+  private readonly touchedAt = new Map<string, number>()
+
+  constructor (name: string, schema: TSchema, carrier: Transport, options: CookieSessionOptions<T> & { cookie?: CookieOptions }) {
+    this.name = name
+    this.schema = schema
+    this.carrier = carrier
+    this.transport = carrier.kind
+    this.storage = options.storage
+    this.serverSide = options.storage !== undefined
+    this.serializer = options.serializer ?? jsonSerializer(schema) as SessionSerializer<T>
+    this.transformers = [...(options.transformers ?? [])]
+    this.identity = options.identity ?? defaultIdentity
+    this.idPattern = options.idPattern ?? DEFAULT_ID_PATTERN
+    const maxAge = options.maxAge === undefined ? DEFAULT_MAX_AGE : options.maxAge
+    this.maxAge = maxAge === null ? null : maxAge * 1000
+    this.idleTimeout = options.idleTimeout == null ? null : options.idleTimeout * 1000
+    this.refreshEvery = this.idleTimeout === null ? Infinity : this.idleTimeout / 10
+    this.envelope = options.envelope ?? true
+    this.cookieMaxAge = options.cookie?.maxAge
+    this.prefix = envelopePrefix(name)
+    this.validator = Compile(schema)
+  }
+
+  /** The transport value with the encoding and transformers undone, or why not. */
+  unwrap (raw: string): string | 'malformed' | 'bad-signature' {
+    let value = this.carrier.kind === 'cookie' ? this.carrier.decode(raw) : raw
+    if (value === null) return 'malformed'
+    for (let i = this.transformers.length - 1; i >= 0; i--) {
+      value = (this.transformers[i] as SessionTransportTransformer).transformRead(value)
+      if (value === null) return 'bad-signature'
+    }
+    return value
+  }
+
+  /** What travels: the transformers applied in order, then the cookie encoding. */
+  wrap (value: string): string {
+    for (const transformer of this.transformers) value = transformer.transformWrite(value)
+    if (this.carrier.kind !== 'cookie') return value
+    try {
+      return this.carrier.encode(value)
+    } catch (error) {
+      throw new FST_SESSIONS_INVALID_PAYLOAD(this.name, (error as Error).message)
+    }
+  }
+
+  /** The payload from serialized text, or why it cannot be used. */
+  parse (text: string): { value: unknown } | 'malformed' | 'schema' {
+    let value: unknown
+    try {
+      value = this.serializer.deserialize(text)
+    } catch {
+      return 'malformed'
+    }
+    return this.validator.Check(value) ? { value } : 'schema'
+  }
+
+  /** Reads a client-side value through the whole pipeline. */
+  open (raw: string, now: number): Opened | InvalidReason {
+    const inner = this.unwrap(raw)
+    if (inner === 'malformed' || inner === 'bad-signature') return inner
+    if (!this.envelope) {
+      const parsed = this.parse(inner)
+      return typeof parsed === 'string' ? parsed : { value: parsed.value, text: inner, stamp: null }
+    }
+    const opened = openEnvelope(this.prefix, inner)
+    if (typeof opened === 'string') return opened
+    const reason = this.expiry(opened.stamp, now)
+    if (reason !== null) return reason
+    const parsed = this.parse(opened.rest)
+    return typeof parsed === 'string' ? parsed : { value: parsed.value, text: opened.rest, stamp: opened.stamp }
+  }
+
+  /** 'expired' or 'idle' when the stamp's clocks have run out at `now`. */
+  expiry (stamp: Stamp, now: number): 'expired' | 'idle' | null {
+    if (stamp.expires !== null && now >= stamp.expires) return 'expired'
+    if (this.idleTimeout !== null && now >= stamp.seen + this.idleTimeout) return 'idle'
+    return null
+  }
+
+  /** Checks a value handed to `set` and returns its serialized text. */
+  serialize (value: unknown): string {
+    if (!this.validator.Check(value)) {
+      const error = this.validator.Errors(value)[0]
+      const where = error === undefined || error.instancePath === '' ? 'the payload' : error.instancePath.slice(1).replaceAll('/', '.')
+      throw new FST_SESSIONS_INVALID_PAYLOAD(this.name, `${where} ${error?.message ?? 'does not match the schema'}`)
+    }
+    try {
+      return this.serializer.serialize(value as T)
+    } catch (error) {
+      throw new FST_SESSIONS_INVALID_PAYLOAD(this.name, (error as Error).message)
+    }
+  }
+
+  /** Times for a session set at `now`: created and expiry carry over from the current session. */
+  stamp (current: Stamp | null, now: number): Stamp {
+    if (current !== null) return { created: current.created, seen: now, expires: current.expires }
+    return { created: now, seen: now, expires: this.maxAge === null ? null : now + this.maxAge }
+  }
+
+  /** The encoded client-side value for a payload; throws FST_SESSIONS_TOO_LARGE past 4096 bytes. */
+  seal (text: string, stamp: Stamp): string {
+    const out = this.wrap(this.envelope ? sealEnvelope(this.prefix, stamp, text) : text)
+    if (this.carrier.kind === 'cookie') {
+      const size = this.carrier.size(out)
+      if (size > MAX_COOKIE_BYTES) throw new FST_SESSIONS_TOO_LARGE(this.name, size)
+    }
+    return out
+  }
+
+  /** When the storage should drop the record: the absolute expiry or the idle deadline, whichever is first. */
+  storageExpiry (stamp: Stamp, now: number): number | null {
+    const idle = this.idleTimeout === null ? null : now + this.idleTimeout
+    if (stamp.expires === null) return idle
+    return idle === null ? stamp.expires : Math.min(idle, stamp.expires)
+  }
+
+  touched (key: string): number {
+    return this.touchedAt.get(key) ?? 0
+  }
+
+  markTouched (key: string, now: number): void {
+    if (this.touchedAt.size >= 10_000) this.touchedAt.clear()
+    this.touchedAt.set(key, now)
+  }
+
+  /** The cookie's Max-Age in seconds: the remaining absolute lifetime, capped by the cookie's own. */
+  cookieAge (stamp: Stamp | null, now: number): number | null {
+    if (this.cookieMaxAge === null) return null
+    const base = this.cookieMaxAge ?? (this.maxAge === null ? null : this.maxAge / 1000)
+    if (base === null) return null
+    if (stamp === null || stamp.expires === null) return base
+    return Math.max(0, Math.min(base, Math.ceil((stamp.expires - now) / 1000)))
+  }
+}
+
+function checkName (name: unknown, label: string): string {
+  if (typeof name !== 'string' || !isToken(name)) {
+    throw optionsError(label, 'the name must be a non-empty token (letters, digits and !#$%&\'*+.^_`|~-)')
+  }
+  return name
+}
+
+function checkSchema (schema: unknown, label: string): TSchema {
+  if (typeof schema !== 'object' || schema === null) {
+    throw optionsError(label, 'a TypeBox schema for the payload is required')
+  }
+  return schema as TSchema
+}
+
+function checkCommon (options: { storage?: unknown, envelope?: boolean, identity?: unknown, idPattern?: unknown, idleTimeout?: number | null }, label: string): void {
+  if (options.idPattern !== undefined && !(options.idPattern instanceof RegExp)) {
+    throw optionsError(label, 'idPattern must be a RegExp')
+  }
+  if (options.identity !== undefined && options.idPattern === undefined) {
+    throw optionsError(label, 'a custom identity needs idPattern, the form of the ids it makes')
+  }
+  if (options.storage === undefined && (options.identity !== undefined || options.idPattern !== undefined)) {
+    throw optionsError(label, 'identity and idPattern are for server-side sessions (with a storage)')
+  }
+  if (options.storage !== undefined && options.envelope === false) {
+    throw optionsError(label, 'envelope: false is for client-side sessions; server-side ones keep their times in the storage')
+  }
+  if (options.envelope === false && options.idleTimeout != null) {
+    throw optionsError(label, 'idleTimeout needs the envelope: without it the server cannot tell when a value was last used')
+  }
+}
+
+function cookieAttributes (name: string, cookie: CookieOptions, label: string): ConstructorParameters<typeof CookieTransport>[1] {
+  const hostPrefix = name.startsWith('__Host-')
+  const securePrefix = hostPrefix || name.startsWith('__Secure-')
+  const secure = cookie.secure ?? (securePrefix ? true : 'auto')
+  const path = cookie.path ?? '/'
+  if (securePrefix && secure !== true) {
+    throw optionsError(label, `a ${hostPrefix ? '__Host-' : '__Secure-'} cookie must be Secure: set cookie.secure to true`)
+  }
+  if (hostPrefix && (path !== '/' || cookie.domain !== undefined)) {
+    throw optionsError(label, 'a __Host- cookie needs path "/" and no domain')
+  }
+  if (!path.startsWith('/') || !isAttributeValue(path)) {
+    throw optionsError(label, 'cookie.path must start with "/" and hold no ";", control or non-ASCII characters')
+  }
+  if (cookie.domain !== undefined && !/^\.?[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(cookie.domain)) {
+    throw optionsError(label, 'cookie.domain must be a host name')
+  }
+  if (cookie.sameSite === 'none' && secure === false) {
+    throw optionsError(label, 'browsers refuse SameSite=None without Secure: set cookie.secure to true or \'auto\'')
+  }
+  for (const [key, value] of Object.entries(cookie.extensions ?? {})) {
+    if (!isToken(key) || (value !== null && !isAttributeValue(value))) {
+      throw optionsError(label, `cookie.extensions.${key} is not a valid cookie attribute`)
+    }
+  }
+  return {
+    path,
+    domain: cookie.domain,
+    secure,
+    httpOnly: cookie.httpOnly ?? true,
+    sameSite: cookie.sameSite ?? 'lax',
+    encoding: cookie.encoding ?? 'uri',
+    extensions: cookie.extensions,
+  }
+}
+
+/**
+ * A session carried by a cookie. With `storage` it is server-side (the cookie holds an id);
+ * without, the serialized payload travels in the cookie through the transformers.
+ */
+export function cookieSession<S extends TSchema> (name: string, schema: S, options?: CookieSessionOptions<Static<S>>): SessionProvider<Static<S>> {
+  const label = `cookieSession(${JSON.stringify(String(name))})`
+  checkName(name, label)
+  const opts = parseOptions(CookieSessionOptionsSchema, options, label) as CookieSessionOptions<Static<S>>
+  checkCommon(opts, label)
+  const carrier = new CookieTransport(name, cookieAttributes(name, opts.cookie ?? {}, label))
+  return new Provider<Static<S>>(name, checkSchema(schema, label), carrier, opts)
+}
+
+/**
+ * A session carried by a request and response header, for clients that are not browsers. With
+ * `storage` the header holds an id; without, the payload itself.
+ */
+export function headerSession<S extends TSchema> (name: string, schema: S, options?: HeaderSessionOptions<Static<S>>): SessionProvider<Static<S>> {
+  const label = `headerSession(${JSON.stringify(String(name))})`
+  checkName(name, label)
+  const opts = parseOptions(HeaderSessionOptionsSchema, options, label) as HeaderSessionOptions<Static<S>>
+  checkCommon(opts, label)
+  return new Provider<Static<S>>(name, checkSchema(schema, label), new HeaderTransport(name), opts)
+}
+
+/** The provider behind a public handle, or an options error for objects our factories did not make. */
+export function providerOf (value: unknown): Provider {
+  if (value instanceof Provider) return value
+  throw new FST_SESSIONS_OPTIONS('providers must be made by cookieSession() or headerSession()')
+}

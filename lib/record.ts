@@ -1,0 +1,29 @@
+import { formatStamp, parseStamp, type Stamp } from './envelope.js'
+
+// What a server-side storage holds for one session:
+//   1:<created>:<last seen>:<expires>:<version>:<serialized payload>
+// The times decide expiry and idle refreshes on the server, whatever the cookie says; the version
+// counts writes, for optimistic concurrency.
+
+const PREFIX = '1:'
+
+export interface SessionRecord {
+  stamp: Stamp
+  version: number
+  payload: string
+}
+
+export function formatRecord (record: SessionRecord): string {
+  return PREFIX + formatStamp(record.stamp) + ':' + record.version.toString(36) + ':' + record.payload
+}
+
+export function parseRecord (text: string): SessionRecord | null {
+  if (!text.startsWith(PREFIX)) return null
+  const stamped = parseStamp(text, PREFIX.length)
+  if (stamped === null) return null
+  const colon = stamped.rest.indexOf(':')
+  if (colon < 1 || colon > 11) return null
+  const version = Number.parseInt(stamped.rest.slice(0, colon), 36)
+  if (!Number.isSafeInteger(version) || version.toString(36) !== stamped.rest.slice(0, colon)) return null
+  return { stamp: stamped.stamp, version, payload: stamped.rest.slice(colon + 1) }
+}

@@ -1,0 +1,74 @@
+/**
+ * An in-process storage on lru-cache. What is subtle: lru-cache measures TTLs from a start time on
+ * its own clock, and treats an entry as stale only when `now - start > ttl`; we give it Date.now()
+ * as the clock (with no debouncing, so a faked Date.now is seen at once) and a TTL of
+ * `expiresAt - now - 0.5`, which makes an entry absent exactly when `Date.now() >= expiresAt` and
+ * never yields the TTL 0 that lru-cache reads as "no expiry". Expired entries are dropped when they
+ * are read, pushed out by the least-recently-used bound like any other entry, and purged by an
+ * unref'd timer once a minute, so no request pays for a scan. The slots (next, prev, start, ttl)
+ * are preallocated typed arrays of `maxEntries` length, which keeps the per-entry overhead flat.
+ */
+import { LRUCache } from 'lru-cache'
+import Type, { type Static } from 'typebox'
+import { parseOptions } from '../lib/options.js'
+import { dateClock, ttlUntil } from './expiry.js'
+import type { SessionStorage } from './storage.js'
+
+const LABEL = 'memoryStorage()'
+const PURGE_INTERVAL_MS = 60_000
+
+export const MemoryStorageOptionsSchema = Type.Object({
+  /** The most sessions kept; the least recently used goes first. Default 100 000. */
+  maxEntries: Type.Optional(Type.Integer({ minimum: 1, maximum: 16_777_216, default: 100_000 })),
+}, { additionalProperties: false })
+
+export type MemoryStorageOptions = Static<typeof MemoryStorageOptionsSchema>
+
+export interface MemoryStorage extends SessionStorage {
+  touch (key: string, expiresAt: number | null): Promise<void>
+  close (): Promise<void>
+  /** How many entries are held now (expired ones not yet dropped included). */
+  readonly size: number
+}
+
+export function memoryStorage (options?: MemoryStorageOptions): MemoryStorage {
+  const { maxEntries } = parseOptions(MemoryStorageOptionsSchema, options, LABEL)
+  const cache = new LRUCache<string, string>({
+    max: maxEntries ?? 100_000,
+    perf: dateClock,
+    ttlResolution: 0,
+  })
+  let purger: NodeJS.Timeout | null = setInterval(() => { cache.purgeStale() }, PURGE_INTERVAL_MS)
+  purger.unref()
+
+  function put (key: string, value: string, expiresAt: number | null): void {
+    const ttl = ttlUntil(expiresAt, Date.now())
+    if (ttl < 0) cache.delete(key)
+    else cache.set(key, value, { ttl })
+  }
+
+  return {
+    async read (key) {
+      return cache.get(key) ?? null
+    },
+    async write (key, value, expiresAt) {
+      if (typeof value !== 'string') throw new TypeError('value must be a string')
+      put(key, value, expiresAt)
+    },
+    async invalidate (key) {
+      cache.delete(key)
+    },
+    async touch (key, expiresAt) {
+      const value = cache.get(key)
+      if (value !== undefined) put(key, value, expiresAt)
+    },
+    async close () {
+      if (purger !== null) clearInterval(purger)
+      purger = null
+      cache.clear()
+    },
+    get size () {
+      return cache.size
+    },
+  }
+}

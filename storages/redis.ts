@@ -1,0 +1,234 @@
+// What is subtle here is failure, not storage. Each call races its command against a timer of
+// the storage's own `timeout`, and a command is handed to ioredis only while the connection is
+// `ready`: while the first connection is being made a call waits for it (within the same timer),
+// while ioredis is between reconnection attempts a call fails at once, so an outage costs requests
+// nothing but a prompt 503 and no command ever sits in ioredis's offline queue to run minutes
+// after we reported its failure. Clients we create also have no offline queue, never resend
+// commands that were in flight when a connection dropped (in-flight commands fail the moment it
+// drops), reconnect forever with a short backoff, and have their 'error' events handled. A command
+// already written to a server that hangs (SIGSTOP, a stuck host) may still run when the server
+// wakes up, after we reported the timeout: nothing on the client side can recall bytes already sent.
+// Such a late write is harmless: commands on one connection run in order, and PXAT is an absolute
+// expiry, so it can never outlive the expiry it was given. Expiry is Redis's own (PXAT, PEXPIREAT,
+// the key vanishes with the session); a write or touch whose expiry is already past on our clock
+// deletes the key instead, so it can never leave a value behind. A client passed in is the user's:
+// its options are left alone and it is never closed; only clients made from `url`/`options` are.
+import { Redis, type Cluster, type RedisOptions } from 'ioredis'
+import Type, { type Static } from 'typebox'
+import { FST_SESSIONS_STORAGE_UNAVAILABLE } from '../lib/errors.js'
+import { optionsError, parseOptions } from '../lib/options.js'
+import type { SessionStorage } from './storage.js'
+
+const LABEL = 'redisStorage()'
+
+export const RedisStorageOptionsSchema = Type.Object({
+  /** An ioredis `Redis` (standalone or Sentinel-backed) or `Cluster`; used as is, never closed. */
+  client: Type.Optional(Type.Unsafe<Redis | Cluster>({})),
+  /** `redis://`, `rediss://` or a unix socket path: the storage makes, owns and closes a client. */
+  url: Type.Optional(Type.String({ minLength: 1 })),
+  /** ioredis options (host, port, sentinels + name, tls, ...) for a client the storage makes. */
+  options: Type.Optional(Type.Unsafe<RedisOptions>({ type: 'object' })),
+  /** Prepended to every key. */
+  prefix: Type.Optional(Type.String({ default: 'sess:' })),
+  /** Milliseconds after which any call fails, whatever the client's own settings. */
+  timeout: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 2_147_483_647, default: 1000 })),
+  /** Receives the connection errors of a client the storage made (otherwise they are dropped). */
+  onError: Type.Optional(Type.Unsafe<(error: Error) => void>({})),
+}, { additionalProperties: false })
+
+export type RedisStorageOptions = Static<typeof RedisStorageOptionsSchema>
+
+/** A Redis-backed storage; `client` is the ioredis client it talks through. */
+export interface RedisStorage extends SessionStorage {
+  readonly client: Redis | Cluster
+  touch (key: string, expiresAt: number | null): Promise<void>
+  close (): Promise<void>
+}
+
+/**
+ * Options the storage imposes on clients it makes, whatever `options` says: its guarantees (a call
+ * fails within `timeout` and a failed command is never replayed later) depend on them.
+ */
+const OWNED_CLIENT_OVERRIDES = {
+  enableOfflineQueue: false,
+  autoResendUnfulfilledCommands: false,
+  maxRetriesPerRequest: 0,
+} as const satisfies RedisOptions
+
+/** Defaults for clients the storage makes; `options` may change them. */
+const OWNED_CLIENT_DEFAULTS = {
+  enableAutoPipelining: true,
+  retryStrategy: (attempt: number) => Math.min(attempt * 50, 500),
+} as const satisfies RedisOptions
+
+const CLIENT_METHODS = ['get', 'set', 'del', 'pexpireat', 'persist', 'on', 'off'] as const
+
+function isClient (value: unknown): value is Redis | Cluster {
+  if (value === null || typeof value !== 'object') return false
+  const candidate = value as Record<string, unknown>
+  return typeof candidate['status'] === 'string' &&
+    CLIENT_METHODS.every((name) => typeof candidate[name] === 'function')
+}
+
+function unavailable (message: string, cause?: unknown): Error {
+  return cause === undefined
+    ? new FST_SESSIONS_STORAGE_UNAVAILABLE(message)
+    : new FST_SESSIONS_STORAGE_UNAVAILABLE(message, { cause })
+}
+
+function checkExpiry (expiresAt: number | null): void {
+  if (expiresAt !== null && !Number.isFinite(expiresAt)) {
+    throw new TypeError(`expiresAt must be a finite epoch time in milliseconds or null, got ${expiresAt}`)
+  }
+}
+
+function makeClient (url: string | undefined, options: RedisOptions | undefined, onError?: (error: Error) => void): Redis {
+  const settings: RedisOptions = { ...OWNED_CLIENT_DEFAULTS, ...options, ...OWNED_CLIENT_OVERRIDES }
+  let client: Redis
+  try {
+    client = url === undefined ? new Redis(settings) : new Redis(url, settings)
+  } catch (err) {
+    throw optionsError(LABEL, `cannot make a Redis client: ${(err as Error).message}`)
+  }
+  // Without a listener ioredis prints every failed connection attempt; an outage is reported to
+  // the caller through failing calls, and to `onError` when given.
+  client.on('error', onError ?? (() => {}))
+  return client
+}
+
+/**
+ * Sessions in Redis through ioredis: `SET key value PXAT expiresAt`, `GET`, `DEL`, `PEXPIREAT`,
+ * one command per call. Pass `client` (standalone, Sentinel-backed or Cluster; never closed here),
+ * or `url` and/or `options` for a client the storage makes and closes.
+ */
+export function redisStorage (options: RedisStorageOptions): RedisStorage {
+  const opts = parseOptions(RedisStorageOptionsSchema, options, LABEL)
+  if (opts.onError !== undefined && typeof opts.onError !== 'function') {
+    throw optionsError(LABEL, 'onError must be a function')
+  }
+  if (opts.client !== undefined) {
+    if (opts.url !== undefined || opts.options !== undefined) {
+      throw optionsError(LABEL, 'pass either client, or url and/or options, not both')
+    }
+    if (!isClient(opts.client)) throw optionsError(LABEL, 'client must be an ioredis Redis or Cluster instance')
+  } else if (opts.url === undefined && opts.options === undefined) {
+    throw optionsError(LABEL, 'one of client, url or options is required')
+  }
+
+  const prefix = opts.prefix ?? 'sess:'
+  const timeout = opts.timeout ?? 1000
+  const owned = opts.client === undefined
+  const client: Redis | Cluster = opts.client ?? makeClient(opts.url, opts.options, opts.onError)
+  let closing: Promise<void> | undefined
+
+  // One shared wait for the connection in progress, so a burst of calls during a slow connect
+  // adds one set of listeners, not one per call.
+  let connecting: Promise<void> | undefined
+  function connected (): Promise<void> {
+    connecting ??= new Promise<void>((resolve, reject) => {
+      const settle = (error?: Error): void => {
+        client.off('ready', onReady)
+        client.off('close', onClose)
+        client.off('end', onClose)
+        connecting = undefined
+        if (error === undefined) resolve()
+        else reject(error)
+      }
+      const onReady = (): void => settle()
+      const onClose = (): void => settle(new Error('the connection attempt failed'))
+      client.on('ready', onReady)
+      client.on('close', onClose)
+      client.on('end', onClose)
+    })
+    return connecting
+  }
+
+  function run<T> (name: string, send: () => Promise<T>): Promise<T> {
+    if (closing !== undefined) return Promise.reject(unavailable(`redis ${name}: the storage is closed`))
+    return new Promise<T>((resolve, reject) => {
+      let done = false
+      const timer = setTimeout(() => {
+        done = true
+        reject(unavailable(`redis ${name} got no answer within ${timeout} ms`))
+      }, timeout)
+      const finish = (error: unknown, value?: T): void => {
+        if (done) return
+        done = true
+        clearTimeout(timer)
+        if (error === undefined) resolve(value as T)
+        else reject(unavailable(`redis ${name} failed: ${(error as Error).message}`, error))
+      }
+      // Hand the command over only on a ready connection: anything else would queue it in ioredis
+      // (for clients with an offline queue) and run it after we have reported a failure.
+      const start = (): void => {
+        if (done) return
+        if (client.status !== 'ready') {
+          finish(new Error(`not connected (${client.status})`))
+          return
+        }
+        send().then((value) => finish(undefined, value), finish)
+      }
+      const status = client.status
+      if (status === 'ready') {
+        start()
+      } else if (status === 'connecting' || status === 'connect' || status === 'wait') {
+        connected().then(start, finish)
+        if (status === 'wait') client.connect().catch(() => {})
+      } else {
+        finish(new Error(`not connected (${status})`))
+      }
+    })
+  }
+
+  return {
+    client,
+
+    read (key: string): Promise<string | null> {
+      return run('GET', () => client.get(prefix + key))
+    },
+
+    async write (key: string, value: string, expiresAt: number | null): Promise<void> {
+      checkExpiry(expiresAt)
+      if (expiresAt === null) {
+        await run('SET', () => client.set(prefix + key, value))
+      } else if (expiresAt <= Date.now()) {
+        await run('DEL', () => client.del(prefix + key))
+      } else {
+        await run('SET', () => client.set(prefix + key, value, 'PXAT', Math.ceil(expiresAt)))
+      }
+    },
+
+    async invalidate (key: string): Promise<void> {
+      await run('DEL', () => client.del(prefix + key))
+    },
+
+    async touch (key: string, expiresAt: number | null): Promise<void> {
+      checkExpiry(expiresAt)
+      if (expiresAt === null) {
+        await run('PERSIST', () => client.persist(prefix + key))
+      } else if (expiresAt <= Date.now()) {
+        await run('DEL', () => client.del(prefix + key))
+      } else {
+        await run('PEXPIREAT', () => client.pexpireat(prefix + key, Math.ceil(expiresAt)))
+      }
+    },
+
+    close (): Promise<void> {
+      closing ??= owned ? closeOwned(client as Redis, timeout) : Promise.resolve()
+      return closing
+    },
+  }
+}
+
+// QUIT lets commands already sent finish; it is bounded like any command, and disconnect() then
+// stops the client whatever state it is in (connecting, reconnecting, hung), so close() never hangs
+// and no reconnection attempt follows.
+async function closeOwned (client: Redis, timeout: number): Promise<void> {
+  if (client.status === 'ready') {
+    let timer: NodeJS.Timeout | undefined
+    const expired = new Promise<void>((resolve) => { timer = setTimeout(resolve, timeout) })
+    await Promise.race([client.quit().then(() => {}, () => {}), expired])
+    clearTimeout(timer)
+  }
+  client.disconnect()
+}

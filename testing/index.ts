@@ -1,0 +1,2 @@
+export * from './storage-conformance.js'
+export * from './transformer-conformance.js'

@@ -222,13 +222,21 @@ export function redisStorage (options: RedisStorageOptions): RedisStorage {
 
 // QUIT lets commands already sent finish; it is bounded like any command, and disconnect() then
 // stops the client whatever state it is in (connecting, reconnecting, hung), so close() never hangs
-// and no reconnection attempt follows.
+// and no reconnection attempt follows. Between two reconnection attempts ioredis has no socket to
+// close: the client then stays 'reconnecting' but never tries again.
 async function closeOwned (client: Redis, timeout: number): Promise<void> {
-  if (client.status === 'ready') {
-    let timer: NodeJS.Timeout | undefined
-    const expired = new Promise<void>((resolve) => { timer = setTimeout(resolve, timeout) })
-    await Promise.race([client.quit().then(() => {}, () => {}), expired])
-    clearTimeout(timer)
-  }
+  if (client.status === 'ready') await bounded(client.quit(), timeout)
+  const ended = client.status === 'end' || client.status === 'reconnecting' || client.status === 'wait'
+    ? undefined
+    : new Promise<void>((resolve) => client.once('end', () => resolve()))
   client.disconnect()
+  if (ended !== undefined) await bounded(ended, timeout)
+}
+
+/** Waits for `promise` to settle, at most `ms` milliseconds; never rejects. */
+async function bounded (promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const expired = new Promise<void>((resolve) => { timer = setTimeout(resolve, ms) })
+  await Promise.race([promise.then(() => {}, () => {}), expired])
+  clearTimeout(timer)
 }

@@ -1,0 +1,188 @@
+import t from 'tap'
+import { randomBytes } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { redisStorage, type RedisStorage } from '../storages/redis.js'
+import { freePort, redisSkip, startRedis, waitFor } from './helpers/redis.js'
+
+const skip = redisSkip(t)
+
+/** How late a failure may come after the storage's timeout on a loaded 2-core machine. */
+const MARGIN = 250
+
+function newKey (): string {
+  return randomBytes(32).toString('base64url')
+}
+
+/** Runs `call`, expects it to reject, and returns the error and how long it took. */
+async function failure (call: () => Promise<unknown>): Promise<{ error: { code?: string, message: string }, ms: number }> {
+  const started = performance.now()
+  try {
+    await call()
+  } catch (error) {
+    return { error: error as { code?: string, message: string }, ms: performance.now() - started }
+  }
+  throw new Error('the call succeeded')
+}
+
+/** Every storage call, on keys none of the tests rely on afterwards. */
+function everyCall (storage: RedisStorage): Array<[string, () => Promise<unknown>]> {
+  return [
+    ['read', () => storage.read(newKey())],
+    ['write', () => storage.write(newKey(), 'v', Date.now() + 60_000)],
+    ['touch', () => storage.touch(newKey(), Date.now() + 60_000)],
+    ['invalidate', () => storage.invalidate(newKey())],
+  ]
+}
+
+t.test('a hung server (SIGSTOP): every call fails within the timeout, and the storage recovers after SIGCONT', { skip }, async (t) => {
+  const server = await startRedis(t)
+  const admin = server.client()
+  const timeout = 300
+  const storage = redisStorage({ url: server.url, timeout })
+  t.teardown(() => storage.close())
+  const before = newKey()
+  await storage.write(before, 'written before', Date.now() + 60_000)
+
+  server.pause()
+  for (const [name, call] of everyCall(storage)) {
+    const { error, ms } = await failure(call)
+    t.equal(error.code, 'FST_SESSIONS_STORAGE_UNAVAILABLE', `${name}: code`)
+    t.match(error.message, `got no answer within ${timeout} ms`, `${name}: message`)
+    t.ok(ms >= timeout - 5 && ms <= timeout + MARGIN, `${name} failed after ${ms.toFixed(0)} ms`)
+  }
+  // A burst does not queue up behind the hang: every call has its own clock.
+  const started = performance.now()
+  const burst = await Promise.allSettled(Array.from({ length: 50 }, () => storage.read(before)))
+  const burstMs = performance.now() - started
+  t.ok(burst.every((result) => result.status === 'rejected' &&
+    (result.reason as { code?: string }).code === 'FST_SESSIONS_STORAGE_UNAVAILABLE'), 'all 50 calls failed')
+  t.ok(burstMs <= timeout + MARGIN, `50 parallel calls failed after ${burstMs.toFixed(0)} ms`)
+  // A write that reached the socket before the timeout runs when the server wakes; PXAT keeps it
+  // from outliving the expiry it was given.
+  const late = newKey()
+  const lateExpiry = Date.now() + 60_000
+  await t.rejects(storage.write(late, 'late', lateExpiry), { code: 'FST_SESSIONS_STORAGE_UNAVAILABLE' })
+  server.resume()
+
+  t.equal(await storage.read(before), 'written before', 'the value written before the hang reads back')
+  const after = newKey()
+  await storage.write(after, 'after', null)
+  t.equal(await storage.read(after), 'after', 'the same storage works again')
+  t.equal(await admin.call('PEXPIRETIME', `sess:${late}`), lateExpiry, 'a late write keeps its own expiry')
+})
+
+t.test('the default 1000 ms timeout bounds calls through a client that has no timeout of its own', { skip }, async (t) => {
+  const server = await startRedis(t)
+  const client = server.client()
+  const storage = redisStorage({ client })
+  await client.ping()
+  const key = newKey()
+  await storage.write(key, 'v', Date.now() + 60_000)
+
+  server.pause()
+  const { error, ms } = await failure(() => storage.read(key))
+  t.equal(error.code, 'FST_SESSIONS_STORAGE_UNAVAILABLE')
+  t.match(error.message, 'got no answer within 1000 ms')
+  t.ok(ms >= 995 && ms <= 1000 + MARGIN, `read failed after ${ms.toFixed(0)} ms`)
+  server.resume()
+  t.equal(await storage.read(key), 'v')
+})
+
+t.test('a killed server: calls fail at once, and after a restart the storage recovers with the data', { skip }, async (t) => {
+  const server = await startRedis(t, { appendonly: true })
+  const storage = redisStorage({ url: server.url })
+  t.teardown(() => storage.close())
+  const before = newKey()
+  await storage.write(before, 'written before', Date.now() + 60_000)
+
+  await server.kill()
+  const lost = newKey()
+  for (const [name, call] of [...everyCall(storage), ['write to keep', () => storage.write(lost, 'lost', null)] as const]) {
+    const { error, ms } = await failure(call)
+    t.equal(error.code, 'FST_SESSIONS_STORAGE_UNAVAILABLE', `${name}: code`)
+    t.match(error.message, /not connected|Connection is closed/, `${name}: message`)
+    t.ok(ms < 100, `${name} failed after ${ms.toFixed(1)} ms, long before the 1000 ms timeout`)
+  }
+
+  await server.restart()
+  const restarted = performance.now()
+  const value = await waitFor('the storage to reconnect', async () => await storage.read(before).catch(() => undefined) ?? undefined, 5000, 20)
+  t.comment(`calls succeed again ${(performance.now() - restarted).toFixed(0)} ms after the restart`)
+  t.equal(value, 'written before', 'the value written before the crash reads back')
+  t.equal(await storage.read(lost), null, 'the write that failed during the outage was not replayed')
+  const after = newKey()
+  await storage.write(after, 'after', null)
+  t.equal(await storage.read(after), 'after')
+})
+
+t.test('a call in flight when the server dies fails as the connection drops, not at the timeout', { skip }, async (t) => {
+  const server = await startRedis(t)
+  const storage = redisStorage({ url: server.url, timeout: 5000 })
+  t.teardown(() => storage.close())
+  await storage.read(newKey())
+  server.pause()
+  const pending = failure(() => storage.read(newKey()))
+  await sleep(50)
+  const killed = performance.now()
+  await server.kill()
+  const { error } = await pending
+  const ms = performance.now() - killed
+  t.equal(error.code, 'FST_SESSIONS_STORAGE_UNAVAILABLE')
+  t.notMatch(error.message, 'got no answer', 'not the timeout')
+  t.ok(ms < 500, `failed ${ms.toFixed(0)} ms after the kill`)
+})
+
+t.test('a client passed in with an offline queue: a call made while disconnected is not replayed later', { skip }, async (t) => {
+  const server = await startRedis(t)
+  const client = server.client()
+  const storage = redisStorage({ client })
+  await client.ping()
+
+  await server.kill()
+  await waitFor('the client to notice', async () => client.status === 'ready' ? undefined : true)
+  const key = newKey()
+  const { error, ms } = await failure(() => storage.write(key, 'queued?', null))
+  t.equal(error.code, 'FST_SESSIONS_STORAGE_UNAVAILABLE')
+  t.match(error.message, 'not connected')
+  t.ok(ms < 100, `failed after ${ms.toFixed(1)} ms`)
+
+  await server.restart()
+  await waitFor('the client to reconnect', async () => client.status === 'ready' ? true : undefined, 5000, 20)
+  await sleep(100)
+  t.equal(await client.exists(`sess:${key}`), 0, 'nothing was written after the failure was reported')
+})
+
+t.test('made while Redis is unreachable: no throw, no wait, prompt failures, then it works once Redis is up', { skip }, async (t) => {
+  const port = await freePort()
+  const errors: Error[] = []
+  const started = performance.now()
+  const storage = redisStorage({ url: `redis://127.0.0.1:${port}`, onError: (err) => errors.push(err) })
+  t.teardown(() => storage.close())
+  t.ok(performance.now() - started < 50, 'made at once')
+
+  const { error, ms } = await failure(() => storage.read(newKey()))
+  t.equal(error.code, 'FST_SESSIONS_STORAGE_UNAVAILABLE')
+  t.ok(ms < 200, `the first call failed after ${ms.toFixed(1)} ms`)
+  await waitFor('a connection error', async () => errors.length > 0 ? true : undefined, 2000)
+  t.match(errors[0], { code: 'ECONNREFUSED' }, 'connection errors go to onError')
+
+  const server = await startRedis(t, { port })
+  const key = newKey()
+  await waitFor('the storage to connect', async () => { await storage.write(key, 'v', null); return true }, 5000, 20)
+  t.equal(await server.client().get(`sess:${key}`), 'v')
+})
+
+t.test('close() while reconnecting stops the reconnection attempts at once', { skip }, async (t) => {
+  const port = await freePort()
+  const storage = redisStorage({ url: `redis://127.0.0.1:${port}` })
+  let attempts = 0
+  storage.client.on('connecting', () => { attempts++ })
+  await waitFor('a few attempts', async () => attempts >= 2 ? true : undefined, 3000, 10)
+  const started = performance.now()
+  await storage.close()
+  t.ok(performance.now() - started < 100, 'close() does not wait')
+  const seen = attempts
+  await sleep(700)
+  t.equal(attempts, seen, 'no attempt after close()')
+  await t.rejects(storage.read(newKey()), { code: 'FST_SESSIONS_STORAGE_UNAVAILABLE', message: /storage is closed/ })
+})

@@ -7,8 +7,9 @@
  * that key started meanwhile (otherwise the entry is dropped and the next read asks the inner
  * storage, which decides who won). An entry lives at most `ttl` seconds from when it was cached
  * and never past the record's own expiry: that expiry is known from `write` and `touch`, and from
- * `readEntry` when the inner storage offers it (the directory storage does); an inner storage
- * without `readEntry` has its read-through values kept for `ttl`, as Ktor's cache does.
+ * `readEntry` when the inner storage offers it (the directory and memory storages do). A value read
+ * from an inner storage without `readEntry` has no known expiry, so it is returned but not cached:
+ * only what went through this cache's `write` is served from memory.
  */
 import { LRUCache } from 'lru-cache'
 import Type, { type Static } from 'typebox'
@@ -105,10 +106,11 @@ export function cacheStorage (inner: SessionStorage, options?: CacheStorageOptio
     else cache.delete(key)
   }
 
-  async function readThrough (key: string): Promise<StoredEntry | null> {
-    if (readEntry !== null) return await readEntry(key)
+  // `cacheable` is false when the expiry is unknown: such a value must not be kept.
+  async function readThrough (key: string): Promise<{ entry: StoredEntry | null, cacheable: boolean }> {
+    if (readEntry !== null) return { entry: await readEntry(key), cacheable: true }
     const value = await inner.read(key)
-    return value === null ? null : { value, expiresAt: null }
+    return { entry: value === null ? null : { value, expiresAt: null }, cacheable: false }
   }
 
   const storage: CacheStorage = {
@@ -121,9 +123,9 @@ export function cacheStorage (inner: SessionStorage, options?: CacheStorageOptio
       const startedAt = sequence
       const quiet = flight.mutating === 0
       try {
-        const entry = await readThrough(key)
+        const { entry, cacheable } = await readThrough(key)
         // A mutation that overlapped this read may have finished first: its result must stand.
-        if (entry !== null && quiet && flight.changed <= startedAt && !closed) remember(key, entry)
+        if (entry !== null && cacheable && quiet && flight.changed <= startedAt && !closed) remember(key, entry)
         return entry === null || !live(entry) ? null : entry.value
       } finally {
         end(key, flight, false)

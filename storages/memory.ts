@@ -12,7 +12,7 @@ import { LRUCache } from 'lru-cache'
 import Type, { type Static } from 'typebox'
 import { parseOptions } from '../lib/options.js'
 import { dateClock, ttlUntil } from './expiry.js'
-import type { SessionStorage } from './storage.js'
+import type { SessionStorageWithExpiry, StoredEntry } from './cache.js'
 
 const LABEL = 'memoryStorage()'
 const PURGE_INTERVAL_MS = 60_000
@@ -24,7 +24,7 @@ export const MemoryStorageOptionsSchema = Type.Object({
 
 export type MemoryStorageOptions = Static<typeof MemoryStorageOptionsSchema>
 
-export interface MemoryStorage extends SessionStorage {
+export interface MemoryStorage extends SessionStorageWithExpiry {
   touch (key: string, expiresAt: number | null): Promise<void>
   close (): Promise<void>
   /** How many entries are held now (expired ones not yet dropped included). */
@@ -42,14 +42,24 @@ export function memoryStorage (options?: MemoryStorageOptions): MemoryStorage {
   purger.unref()
 
   function put (key: string, value: string, expiresAt: number | null): void {
-    const ttl = ttlUntil(expiresAt, Date.now())
+    const now = Date.now()
+    const ttl = ttlUntil(expiresAt, now)
+    // The start must be the very `now` the TTL was computed from, or the expiry drifts.
     if (ttl < 0) cache.delete(key)
-    else cache.set(key, value, { ttl })
+    else cache.set(key, value, { ttl, start: now })
   }
 
   return {
     async read (key) {
       return cache.get(key) ?? null
+    },
+    async readEntry (key): Promise<StoredEntry | null> {
+      const value = cache.get(key)
+      if (value === undefined) return null
+      // lru-cache reports the remaining TTL and its own now; the 0.5 is ttlUntil's.
+      const { ttl, start } = cache.info(key) ?? {}
+      const expiresAt = ttl === undefined || start === undefined ? null : Math.ceil(start + ttl)
+      return { value, expiresAt }
     },
     async write (key, value, expiresAt) {
       if (typeof value !== 'string') throw new TypeError('value must be a string')

@@ -1,0 +1,346 @@
+/**
+ * The conformance suite every SessionStorage passes, exported so a custom storage can be held to the
+ * same contract. It is runner-agnostic: each case is an async function that throws (node:assert)
+ * when the storage breaks the contract. Run each case as a test of your runner:
+ *
+ *   import { test } from 'tap'   // or node:test, vitest, ...
+ *   import { storageConformance } from 'fastify-sessions/testing'
+ *   for (const c of storageConformance) test(c.name, () => c.run(() => myStorage()))
+ *
+ * Each case makes its own storage with `make` and closes it when done; keys are random per run
+ * (with hostile characters where that is the point), so a shared backend (a Redis database) can be
+ * used. Cases marked `fakeClock` replace Date.now for a moment (restored in `finally`): a storage
+ * that judges expiry by another clock (Redis's own TTLs) may skip them and rely on the real-time
+ * expiry case instead.
+ */
+import assert from 'node:assert/strict'
+import { createHash, randomBytes } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { SessionStorage } from '../storages/storage.js'
+
+export type MakeStorage = () => SessionStorage | Promise<SessionStorage>
+
+export interface StorageConformanceCase {
+  /** What the case shows, as a test name. */
+  name: string
+  /** True when the case fakes Date.now to move time. */
+  fakeClock: boolean
+  /** Resolves when the storage made by `make` behaves; rejects with an AssertionError otherwise. */
+  run (make: MakeStorage): Promise<void>
+}
+
+const MINUTE = 60_000
+
+function randomKey (): string {
+  return randomBytes(32).toString('base64url')
+}
+
+async function withStorage (make: MakeStorage, body: (storage: SessionStorage) => Promise<void>): Promise<void> {
+  const storage = await make()
+  try {
+    await body(storage)
+  } finally {
+    await storage.close?.()
+  }
+}
+
+/** Runs `body` with Date.now() returning `now()`; the real clock is back when it settles. */
+async function withClock (now: () => number, body: () => Promise<void>): Promise<void> {
+  const real = Date.now
+  Date.now = now
+  try {
+    await body()
+  } finally {
+    Date.now = real
+  }
+}
+
+/** A value that proves itself whole: its length and hash are inside it. */
+function selfChecking (size: number, seed: string): string {
+  const body = seed + ':' + randomBytes(Math.ceil(size * 3 / 4)).toString('base64url').slice(0, size)
+  return `${body.length}:${createHash('sha256').update(body).digest('hex')}:${body}`
+}
+
+function isWhole (value: string): boolean {
+  const [length, digest, ...rest] = value.split(':')
+  const body = rest.join(':')
+  return Number(length) === body.length && createHash('sha256').update(body).digest('hex') === digest
+}
+
+function hostileKeys (token: string): string[] {
+  const exact = ['', '.', '..', '/', '\\', '\0', '~', ' ']
+  const shapes = [
+    '../', '../../', '/etc/passwd', 'a/b', 'a\\b', '..\\..\\', '\0nul', 'nul\0byte', '%2e%2e%2f', '%00',
+    'CON', 'aux.txt', '.hidden', '-rf', '*', '?', '[a-z]', '{slot}', 'key with spaces', 'line\nbreak',
+    'tab\there', 'é', 'e\u0301', '😀', '\uD800', '\uFFFF', 'KEY', 'key', 'x'.repeat(4096),
+  ]
+  return [...exact, ...shapes.map((shape) => shape + token), ...shapes.map((shape) => token + shape)]
+}
+
+export const storageConformance: StorageConformanceCase[] = [
+  {
+    name: 'a value reads back exactly as written',
+    fakeClock: false,
+    run: (make) => withStorage(make, async (storage) => {
+      const key = randomKey()
+      const value = '{"username":"John","count":1}'
+      await storage.write(key, value, Date.now() + MINUTE)
+      assert.equal(await storage.read(key), value)
+      const forever = randomKey()
+      await storage.write(forever, 'no expiry', null)
+      assert.equal(await storage.read(forever), 'no expiry')
+      await storage.invalidate(key)
+      await storage.invalidate(forever)
+    }),
+  },
+  {
+    name: 'values of any well-formed text come back unchanged',
+    fakeClock: false,
+    run: (make) => withStorage(make, async (storage) => {
+      const values = ['', ' ', '\n', '\r\n', '\0', 'FSS1 0000000000000000 0000000000\n', '{"a":"b"}\n',
+        'é😀\u0301\uFFFF', 'a/b/../c', '%00%2f', '-'.repeat(100), '\u2028\u2029']
+      const keys = values.map(() => randomKey())
+      await Promise.all(values.map((value, i) => storage.write(keys[i] as string, value, Date.now() + MINUTE)))
+      for (const [i, value] of values.entries()) {
+        assert.equal(await storage.read(keys[i] as string), value, `value #${i}`)
+      }
+      await Promise.all(keys.map((key) => storage.invalidate(key)))
+    }),
+  },
+  {
+    name: 'an overwrite replaces the value and the expiry',
+    fakeClock: false,
+    run: (make) => withStorage(make, async (storage) => {
+      const key = randomKey()
+      await storage.write(key, 'first', Date.now() + MINUTE)
+      await storage.write(key, 'second', Date.now() + 2 * MINUTE)
+      assert.equal(await storage.read(key), 'second')
+      await storage.write(key, 'longer third value', null)
+      assert.equal(await storage.read(key), 'longer third value')
+      await storage.write(key, '4', Date.now() + MINUTE)
+      assert.equal(await storage.read(key), '4')
+      await storage.invalidate(key)
+    }),
+  },
+  {
+    name: 'invalidate forgets a key, and invalidating an unknown key resolves',
+    fakeClock: false,
+    run: (make) => withStorage(make, async (storage) => {
+      const key = randomKey()
+      const other = randomKey()
+      await storage.write(key, 'value', Date.now() + MINUTE)
+      await storage.write(other, 'other', Date.now() + MINUTE)
+      await storage.invalidate(key)
+      assert.equal(await storage.read(key), null)
+      assert.equal(await storage.read(other), 'other', 'only the invalidated key is gone')
+      await storage.invalidate(key)
+      await storage.invalidate(randomKey())
+      assert.equal(await storage.read(key), null)
+      await storage.write(key, 'again', Date.now() + MINUTE)
+      assert.equal(await storage.read(key), 'again', 'an invalidated key can be written again')
+      await storage.invalidate(key)
+      await storage.invalidate(other)
+    }),
+  },
+  {
+    name: 'an unknown key reads as null and reading it does not create it',
+    fakeClock: false,
+    run: (make) => withStorage(make, async (storage) => {
+      const key = randomKey()
+      assert.equal(await storage.read(key), null)
+      assert.equal(await storage.read(key), null, 'a second read still finds nothing')
+      const near = key.slice(0, -1) + (key.endsWith('A') ? 'B' : 'A')
+      await storage.write(near, 'neighbour', Date.now() + MINUTE)
+      assert.equal(await storage.read(key), null, 'a key differing in one character is another key')
+      await storage.invalidate(near)
+    }),
+  },
+  {
+    name: 'an entry is absent once Date.now() reaches its expiry',
+    fakeClock: true,
+    run: (make) => withStorage(make, async (storage) => {
+      const base = Date.now()
+      const key = randomKey()
+      const forever = randomKey()
+      await storage.write(key, 'value', base + MINUTE)
+      await storage.write(forever, 'forever', null)
+      await withClock(() => base + MINUTE - 1, async () => {
+        assert.equal(await storage.read(key), 'value', 'one millisecond before the expiry')
+      })
+      await withClock(() => base + MINUTE, async () => {
+        assert.equal(await storage.read(key), null, 'at the expiry')
+      })
+      await withClock(() => base + 10 * 365 * 24 * 60 * MINUTE, async () => {
+        assert.equal(await storage.read(forever), 'forever', 'no expiry: still there ten years on')
+      })
+      assert.equal(await storage.read(key), null, 'an expired entry does not come back when the clock does')
+      await storage.write(key, 'renewed', base + MINUTE)
+      assert.equal(await storage.read(key), 'renewed', 'an expired key can be written again')
+      await storage.invalidate(key)
+      await storage.invalidate(forever)
+    }),
+  },
+  {
+    name: 'a write whose expiry has already passed leaves nothing to read',
+    fakeClock: false,
+    run: (make) => withStorage(make, async (storage) => {
+      const key = randomKey()
+      await storage.write(key, 'value', Date.now() + MINUTE)
+      await storage.write(key, 'stale', Date.now() - 1000)
+      assert.equal(await storage.read(key), null)
+      await storage.invalidate(key)
+    }),
+  },
+  {
+    name: 'an entry expires in real time',
+    fakeClock: false,
+    run: (make) => withStorage(make, async (storage) => {
+      const key = randomKey()
+      const expiresAt = Date.now() + 800
+      await storage.write(key, 'short-lived', expiresAt)
+      assert.equal(await storage.read(key), 'short-lived')
+      await sleep(expiresAt - Date.now() + 150)
+      assert.equal(await storage.read(key), null)
+      await storage.invalidate(key)
+    }),
+  },
+  {
+    name: 'touch moves the expiry and keeps the value',
+    fakeClock: true,
+    run: (make) => withStorage(make, async (storage) => {
+      if (storage.touch === undefined) {
+        assert.equal(storage.touch, undefined, 'touch is optional')
+        return
+      }
+      const base = Date.now()
+      const key = randomKey()
+      await storage.write(key, 'value', base + MINUTE)
+      await storage.touch(key, base + 10 * MINUTE)
+      await withClock(() => base + 5 * MINUTE, async () => {
+        assert.equal(await storage.read(key), 'value', 'alive past the old expiry, value unchanged')
+      })
+      await withClock(() => base + 10 * MINUTE, async () => {
+        assert.equal(await storage.read(key), null, 'gone at the new expiry')
+      })
+      const forever = randomKey()
+      await storage.write(forever, 'kept', base + MINUTE)
+      await storage.touch(forever, null)
+      await withClock(() => base + 100 * MINUTE, async () => {
+        assert.equal(await storage.read(forever), 'kept', 'touch with null removes the expiry')
+      })
+      await storage.touch(forever, base + 2 * MINUTE)
+      await withClock(() => base + 3 * MINUTE, async () => {
+        assert.equal(await storage.read(forever), null, 'touch can also shorten the expiry')
+      })
+      await storage.invalidate(key)
+      await storage.invalidate(forever)
+    }),
+  },
+  {
+    name: 'touch of an unknown or expired key creates nothing',
+    fakeClock: true,
+    run: (make) => withStorage(make, async (storage) => {
+      if (storage.touch === undefined) {
+        assert.equal(storage.touch, undefined, 'touch is optional')
+        return
+      }
+      const base = Date.now()
+      const unknown = randomKey()
+      await storage.touch(unknown, base + MINUTE)
+      assert.equal(await storage.read(unknown), null, 'an unknown key stays unknown')
+      const key = randomKey()
+      await storage.write(key, 'value', base + MINUTE)
+      await withClock(() => base + 2 * MINUTE, async () => {
+        await storage.touch?.(key, base + 10 * MINUTE)
+        assert.equal(await storage.read(key), null, 'an expired entry is not revived')
+      })
+      await storage.invalidate(key)
+    }),
+  },
+  {
+    name: 'a touch that overlaps a write never brings back the older value',
+    fakeClock: false,
+    run: (make) => withStorage(make, async (storage) => {
+      if (storage.touch === undefined) {
+        assert.equal(storage.touch, undefined, 'touch is optional')
+        return
+      }
+      const touch = storage.touch.bind(storage)
+      const key = randomKey()
+      for (let round = 0; round < 20; round++) {
+        await storage.write(key, `old ${round}`, Date.now() + MINUTE)
+        await Promise.all([
+          touch(key, Date.now() + 2 * MINUTE),
+          storage.write(key, `new ${round}`, Date.now() + MINUTE),
+          touch(key, Date.now() + 2 * MINUTE),
+        ])
+        assert.equal(await storage.read(key), `new ${round}`, `round ${round}`)
+      }
+      await storage.invalidate(key)
+    }),
+  },
+  {
+    name: 'keys with hostile characters are distinct keys, each with its own value',
+    fakeClock: false,
+    run: (make) => withStorage(make, async (storage) => {
+      const token = randomBytes(6).toString('hex')
+      const keys = hostileKeys(token)
+      await Promise.all(keys.map((key) => storage.invalidate(key)))
+      for (const [i, key] of keys.entries()) await storage.write(key, `value ${i}`, Date.now() + MINUTE)
+      for (const [i, key] of keys.entries()) {
+        assert.equal(await storage.read(key), `value ${i}`, `key #${i} ${JSON.stringify(key.slice(0, 40))}`)
+      }
+      for (const key of keys) await storage.invalidate(key)
+      for (const [i, key] of keys.entries()) assert.equal(await storage.read(key), null, `key #${i} invalidated`)
+    }),
+  },
+  {
+    name: 'concurrent writers on one key leave one whole value, never a mix',
+    fakeClock: false,
+    run: (make) => withStorage(make, async (storage) => {
+      const key = randomKey()
+      const values = Array.from({ length: 16 }, (_, i) => selfChecking(20_000 + i * 7919, `writer ${i}`))
+      const reads: Array<string | null> = []
+      await Promise.all([
+        ...values.map((value) => storage.write(key, value, Date.now() + MINUTE)),
+        ...values.map(async () => { reads.push(await storage.read(key)) }),
+      ])
+      const final = await storage.read(key)
+      assert.ok(final !== null && values.includes(final), 'the value left is one that was written')
+      for (const read of reads) assert.ok(read === null || values.includes(read), 'an overlapping read sees a whole value')
+      const last = selfChecking(1000, 'last')
+      await storage.write(key, last, Date.now() + MINUTE)
+      assert.equal(await storage.read(key), last, 'the last completed write wins')
+      assert.ok(isWhole(last))
+      await storage.invalidate(key)
+    }),
+  },
+  {
+    name: 'a 1 MB value is kept whole',
+    fakeClock: false,
+    run: (make) => withStorage(make, async (storage) => {
+      const key = randomKey()
+      const value = selfChecking(1024 * 1024, 'é😀')
+      await storage.write(key, value, Date.now() + MINUTE)
+      const read = await storage.read(key)
+      assert.ok(read !== null, 'the value is there')
+      assert.equal(read.length, value.length)
+      assert.ok(read === value && isWhole(read), 'the value is byte for byte the one written')
+      await storage.invalidate(key)
+    }),
+  },
+  {
+    name: 'close can be called twice',
+    fakeClock: false,
+    run: async (make) => {
+      const storage = await make()
+      await storage.write(randomKey(), 'value', Date.now() + MINUTE)
+      if (storage.close === undefined) {
+        assert.equal(storage.close, undefined, 'close is optional')
+        return
+      }
+      await assert.doesNotReject(storage.close())
+      await assert.doesNotReject(storage.close())
+    },
+  },
+]

@@ -34,7 +34,7 @@ function checkUnique (providers: readonly Provider[]): void {
   }
 }
 
-function sessionsPlugin (fastify: FastifyInstance, input: SessionsOptions, done: (err?: Error) => void): void {
+async function sessionsPlugin (fastify: FastifyInstance, input: SessionsOptions): Promise<void> {
   const own = Object.fromEntries(Object.entries(input ?? {}).filter(([key]) => !REGISTER_KEYS.has(key)))
   const options = parseOptions(SessionsOptionsSchema, own, 'fastify-sessions')
   const providers = options.providers.map(providerOf)
@@ -138,8 +138,6 @@ function sessionsPlugin (fastify: FastifyInstance, input: SessionsOptions, done:
     for (const p of providers) if (p.storage !== undefined) storages.add(p.storage)
     await Promise.all([...storages].map((storage) => storage.close?.()))
   })
-
-  done()
 }
 
 /** The fastify-sessions plugin: register it with `{ providers: [...] }`. */

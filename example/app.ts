@@ -248,7 +248,7 @@ export async function buildDemo (options: DemoOptions = {}): Promise<FastifyInst
     const cookies = parseCookies(request.headers.cookie)
     const cookieRows = cookies.map(([name, value]) => html`<tr data-cookie="${name}">
   <td><code>${name}</code></td><td>${Buffer.byteLength(value)}</td>
-  <td><code>${value.length > 160 ? value.slice(0, 160) + '…' : value}</code></td>
+  <td class="value"><code>${value.length > 160 ? value.slice(0, 160) + '…' : value}</code></td>
 </tr>`)
     const reasons = ignored.get(request) ?? []
     const underShop = request.url.startsWith('/shop')

@@ -332,8 +332,10 @@ export interface RedisSentinelHandle {
 /** A master, a replica in sync with it, and one sentinel that knows both; stopped in teardown. */
 export async function startSentinel (t: TestContext): Promise<RedisSentinelHandle> {
   const name = 'sessions-master'
-  const master = await RedisServer.start(t)
-  const replica = await RedisServer.start(t, { args: ['--replicaof', master.host, String(master.port)] })
+  // Diskless sync waits 5 s for more replicas by default; there is only one.
+  const sync = ['--repl-diskless-sync-delay', '0']
+  const master = await RedisServer.start(t, { args: sync })
+  const replica = await RedisServer.start(t, { args: [...sync, '--replicaof', master.host, String(master.port)] })
   await waitFor('the replica to sync', async () => {
     const info = String(await replica.call('INFO', 'replication'))
     return info.includes('master_link_status:up') ? true : undefined
@@ -350,9 +352,10 @@ export async function startSentinel (t: TestContext): Promise<RedisSentinelHandl
       '',
     ].join('\n'),
   })
-  // Sentinel refreshes a replica's INFO every 10 s but only promotes one seen in the last 5 s;
-  // Redis 7 lets tests shorten the period (older servers refuse: the failover then retries).
-  await sentinel.call('SENTINEL', 'DEBUG', 'INFO-PERIOD', 500).catch(() => {})
+  // Sentinel refreshes a replica's INFO every 10 s but only promotes one seen in the last 5 s, and
+  // turns the old master into a replica 4 hello periods (8 s) after a failover; Redis 7 lets tests
+  // shorten both (older servers refuse: the failover then retries and waits longer).
+  await sentinel.call('SENTINEL', 'DEBUG', 'INFO-PERIOD', 200, 'PUBLISH-PERIOD', 200).catch(() => {})
   await waitFor('the sentinel to see the replica', async () => {
     const replicas = await sentinel.call('SENTINEL', 'REPLICAS', name) as string[][]
     return replicas.some((fields) => fieldOf(fields, 'port') === String(replica.port) &&
@@ -386,6 +389,10 @@ export async function startSentinel (t: TestContext): Promise<RedisSentinelHandl
         await masterPort() === replica.port && /role:master/.test(String(await replica.call('INFO', 'replication')))
           ? true
           : undefined, 15_000)
+      // Until the sentinel turns the old master into a replica (killing its clients' connections),
+      // clients already connected to it keep talking to it.
+      await waitFor('the old master to become a replica', async () =>
+        /role:slave/.test(String(await master.call('INFO', 'replication'))) ? true : undefined, 20_000)
     },
   }
 }

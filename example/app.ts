@@ -1,13 +1,10 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import Type from 'typebox'
 import sessions, {
-  cookieSession, headerSession, messageAuthentication,
+  cookieSession, headerSession, messageAuthentication, encrypt,
+  directoryStorage, memoryStorage, redisStorage,
   type InvalidReason, type SessionStorage,
 } from '../lib/index.js'
-import { encrypt } from '../transformers/encrypt.js'
-import { directoryStorage } from '../storages/directory.js'
-import { memoryStorage } from '../storages/memory.js'
-import { redisStorage } from '../storages/redis.js'
 import { html, page, type Html, type Theme } from './html.js'
 import { loadKeys, type DemoKeys } from './keys.js'
 

@@ -122,7 +122,7 @@ function trim (text: string): string {
 
 // ---- numbers ----
 
-/** Kotlin/Java `Double.toString`: `3.0`, `0.001`, `1.0E7`, `1.0E-4`, shortest round-trip digits. */
+/** Kotlin/Java `Double.toString` (JDK 19+): `3.0`, `0.001`, `1.0E7`, `1.0E-4`, shortest round-trip digits. */
 export function kotlinDouble (x: number): string {
   if (Number.isNaN(x)) return 'NaN'
   if (!Number.isFinite(x)) return x > 0 ? 'Infinity' : '-Infinity'
@@ -138,7 +138,10 @@ export function kotlinDouble (x: number): string {
     const fraction = digits.slice(exp + 1)
     return sign + whole + '.' + (fraction === '' ? '0' : fraction)
   }
-  return sign + digits[0] + '.' + (digits.length > 1 ? digits.slice(1) : '0') + 'E' + exp
+  // The d.ddd form shows two digits at least, and Java picks the two closest to the exact value:
+  // Double.MIN_VALUE is 4.9E-324 where the shortest digits give 5E-324.
+  const shown = digits.length > 1 ? digits : (abs.toExponential(1).split('e')[0] as string).replace('.', '')
+  return sign + shown[0] + '.' + shown.slice(1) + 'E' + (digits.length > 1 ? exp : Number(abs.toExponential(1).split('e')[1]))
 }
 
 function readInt (text: string): number {

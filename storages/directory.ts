@@ -185,6 +185,18 @@ function fileStorage (root: string, sweepBatch: number): DirectoryStorage & { re
         // The folder is missing, or an invalidate or sweep removed it after our mkdir: make it again.
         if (errorCode(err) !== 'ENOENT' || attempt === 3) throw err
       }
+      await makeFolder(folder)
+    }
+  }
+
+  async function makeFolder (folder: string): Promise<void> {
+    try {
+      await mkdir(folder, { mode: 0o700 })
+    } catch (err) {
+      if (errorCode(err) === 'EEXIST') return
+      // The directory itself is gone: make it again. (A recursive mkdir first would hide the
+      // real error of a read-only file system behind an ENOENT.)
+      if (errorCode(err) !== 'ENOENT') throw err
       await mkdir(folder, { recursive: true, mode: 0o700 })
     }
   }

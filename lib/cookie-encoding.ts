@@ -54,10 +54,16 @@ export function decodeUri (text: string): string | null {
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
 
-/** Standard base64 with padding, strict on read (Node's decoder would skip bad characters). */
+/**
+ * Standard base64 with padding, strict on read (Node's decoder would skip bad characters); the
+ * unused bits before the padding must be zero, as Kotlin's Base64 requires, so a value has one
+ * spelling only.
+ */
 export function decodeBase64 (text: string): string | null {
   if (!BASE64.test(text)) return null
-  return Buffer.from(text, 'base64').toString('utf8')
+  const bytes = Buffer.from(text, 'base64')
+  if (bytes.toString('base64') !== text) return null
+  return bytes.toString('utf8')
 }
 
 // RFC 6265 cookie-octet: what may stand in a cookie value without quoting.

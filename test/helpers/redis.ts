@@ -3,6 +3,7 @@
 // that kills them and removes the folder. Nothing here ever flushes a server: a test that needs a
 // clean keyspace starts its own server or uses its own prefix.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { rmSync } from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -60,11 +61,23 @@ export function redisSkip (t: TestContext): string | false {
   return verdict.skip
 }
 
-// Every process started here, killed if the test process exits without its teardown.
+// Every process started here, killed if the test process exits without its teardown: on exit,
+// or on a signal (a tap timeout, Ctrl-C), which is then raised again with its usual effect.
 const running = new Set<ChildProcess>()
-process.on('exit', () => {
+const folders = new Set<string>()
+function killAll (): void {
   for (const child of running) child.kill('SIGKILL')
-})
+  running.clear()
+  for (const dir of folders) rmSync(dir, { recursive: true, force: true })
+  folders.clear()
+}
+process.on('exit', killAll)
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGALRM'] as const) {
+  process.once(signal, () => {
+    killAll()
+    process.kill(process.pid, signal)
+  })
+}
 
 /** A port nobody listens on now (and, with `bus`, whose port + 10000 is free too). */
 export async function freePort (bus = false): Promise<number> {
@@ -157,6 +170,7 @@ export class RedisServer {
   /** Starts a server on a free port in a new temporary folder; `t`'s teardown stops it. */
   static async start (t: TestContext, options: ServerOptions = {}): Promise<RedisServer> {
     const dir = await mkdtemp(join(tmpdir(), 'fastify-sessions-redis-'))
+    folders.add(dir)
     let lastError: unknown
     // A free port can be taken between the check and redis-server's bind: try a few.
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -187,6 +201,7 @@ export class RedisServer {
       }
     }
     await rm(dir, { recursive: true, force: true })
+    folders.delete(dir)
     throw lastError
   }
 
@@ -269,6 +284,7 @@ export class RedisServer {
     if (this.#paused) this.resume()
     await this.kill()
     await rm(this.dir, { recursive: true, force: true })
+    folders.delete(this.dir)
   }
 }
 

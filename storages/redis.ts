@@ -1,18 +1,18 @@
-// What is subtle here is failure, not storage. Each call races its command against a timer of
-// the storage's own `timeout`, and a command is handed to ioredis only while the connection is
-// `ready`: while the first connection is being made a call waits for it (within the same timer),
-// while ioredis is between reconnection attempts a call fails at once, so an outage costs requests
-// nothing but a prompt 503 and no command ever sits in ioredis's offline queue to run minutes
-// after we reported its failure. Clients we create also have no offline queue, never resend
-// commands that were in flight when a connection dropped (in-flight commands fail the moment it
-// drops), reconnect forever with a short backoff, and have their 'error' events handled. A command
-// already written to a server that hangs (SIGSTOP, a stuck host) may still run when the server
-// wakes up, after we reported the timeout: nothing on the client side can recall bytes already sent.
-// Such a late write is harmless: commands on one connection run in order, and PXAT is an absolute
-// expiry, so it can never outlive the expiry it was given. Expiry is Redis's own (PXAT, PEXPIREAT,
-// the key vanishes with the session); a write or touch whose expiry is already past on our clock
-// deletes the key instead, so it can never leave a value behind. A client passed in is the user's:
-// its options are left alone and it is never closed; only clients made from `url`/`options` are.
+// What is subtle here is failure, not storage. Each call races its command against a timer of the
+// storage's own `timeout`, and a command is handed to ioredis only while the connection is `ready`:
+// while a connection is being made a call waits for it (within the same timer), while ioredis is
+// between reconnection attempts a call fails at once. So an outage costs a request a prompt 503,
+// and no command waits in ioredis's offline queue to run minutes after we reported its failure.
+// Clients we make also have no offline queue, fail in-flight commands the moment their connection
+// drops instead of resending them, reconnect forever with a short backoff, and have their 'error'
+// events handled. (A client passed in keeps its own options: with ioredis's default
+// autoResendUnfulfilledCommands, a command in flight when its connection drops is resent after
+// reconnection.) A command already written to a server that hangs (SIGSTOP, a stuck host) can still
+// run when it wakes, after we reported the timeout; no client can recall bytes already sent, but
+// commands on one connection keep their order and PXAT is absolute, so a late write never outlives
+// the expiry it was given. Expiry is Redis's own (the key vanishes with the session); a write or
+// touch whose expiry is already past on our clock deletes the key, so it never leaves a value
+// behind. A client passed in is never closed; only clients made from `url`/`options` are.
 import { Redis, type Cluster, type RedisOptions } from 'ioredis'
 import Type, { type Static } from 'typebox'
 import { FST_SESSIONS_STORAGE_UNAVAILABLE } from '../lib/errors.js'

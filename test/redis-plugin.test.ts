@@ -61,7 +61,12 @@ t.test('server-side sessions on Redis: round trip, hashed keys, expiry, logout, 
   t.match(id, /^[A-Za-z0-9_-]{43}$/)
   const bumped = await app.inject({ url: '/bump', headers: { cookie } })
   t.same(bumped.json(), { s: { username: 'john', count: 1 } })
-  t.same((await app.inject({ url: '/read', headers: { cookie } })).json(), { s: { username: 'john', count: 2 } })
+  const before = await commandCalls(admin)
+  const read = await app.inject({ url: '/read', headers: { cookie } })
+  t.same(read.json(), { s: { username: 'john', count: 2 } })
+  t.equal(read.headers['set-cookie'], undefined)
+  const after = await commandCalls(admin)
+  t.same(diff(before, after), { get: 1, info: 1 }, 'a read is one GET, and writes nothing')
 
   const keys = await everyKey(server)
   t.equal(keys.length, 1, 'one session, one key')
@@ -139,3 +144,20 @@ t.test('Redis killed mid-test: session requests answer 503 at once; after a rest
   }
   t.same(read, { s: { username: 'john', count: 1 } }, 'the old session reads back, no restart of the app')
 })
+
+/** Calls of each command so far, from INFO commandstats. */
+async function commandCalls (admin: ReturnType<RedisServer['client']>): Promise<Map<string, number>> {
+  const stats = await admin.info('commandstats')
+  const calls = new Map<string, number>()
+  for (const match of stats.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls.set(match[1]!, Number(match[2]))
+  return calls
+}
+
+function diff (before: Map<string, number>, after: Map<string, number>): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const [name, calls] of after) {
+    const more = calls - (before.get(name) ?? 0)
+    if (more > 0) out[name] = more
+  }
+  return out
+}

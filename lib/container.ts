@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Stamp } from './envelope.js'
 import {
-  FST_SESSIONS_ALREADY_SENT, FST_SESSIONS_OPTIONS, FST_SESSIONS_STORAGE_UNAVAILABLE, FST_SESSIONS_UNKNOWN,
+  FST_SESSIONS_ALREADY_SENT, FST_SESSIONS_CONFLICT, FST_SESSIONS_OPTIONS, FST_SESSIONS_STORAGE_UNAVAILABLE, FST_SESSIONS_UNKNOWN,
 } from './errors.js'
 import { storageKey } from './identity.js'
 import type { InvalidReason, Provider, SessionProvider } from './provider.js'
@@ -26,6 +26,8 @@ class Slot {
   id: string | null = null
   key: string | null = null
   version = 0
+  /** Server-side: the record as read, for compare-and-set writes. */
+  stored: string | null = null
   /** Client-side: the encoded value `set` prepared, sent as is in onSend. */
   out = ''
   /** An idle refresh is due. */
@@ -229,6 +231,7 @@ export class SessionContainer {
     slot.id = id
     slot.key = key
     slot.version = record.version
+    slot.stored = text
     if (now - Math.max(stamp.seen, p.touched(key)) >= p.refreshEvery) {
       slot.refresh = true
       this.#dirty = true
@@ -279,11 +282,22 @@ export class SessionContainer {
     }
     const stamp = slot.stamp as Stamp
     const record = formatRecord({ stamp: { created: stamp.created, seen: now, expires: stamp.expires }, version: slot.version + 1, payload: slot.text })
+    const expiresAt = p.storageExpiry(stamp, now)
+    // Compare-and-set only where a session read in this request is updated in place.
+    const guarded = p.rejectConflicts && slot.id !== null && storage.compareAndWrite !== undefined
+    let written: boolean
     try {
-      await Promise.all([storage.write(key, record, p.storageExpiry(stamp, now)), ...(slot.stale ?? []).map((k) => storage.invalidate(k))])
+      const [ok] = await Promise.all([
+        guarded
+          ? (storage.compareAndWrite as NonNullable<typeof storage.compareAndWrite>)(key, slot.stored, record, expiresAt)
+          : storage.write(key, record, expiresAt).then(() => true),
+        ...(slot.stale ?? []).map((k) => storage.invalidate(k)),
+      ])
+      written = ok
     } catch (error) {
       throw unavailable(p, 'written', error)
     }
+    if (!written) throw new FST_SESSIONS_CONFLICT(p.name)
     lines.push([p, p.wrap(id), stamp])
   }
 
@@ -306,8 +320,11 @@ export class SessionContainer {
       if (storage.touch !== undefined) {
         await storage.touch(key, expiresAt)
       } else {
+        // A rewrite of the record as read: compare-and-set where possible, so a refresh never
+        // overwrites a change another request made meanwhile.
         const record = formatRecord({ stamp: { created: stamp.created, seen: now, expires: stamp.expires }, version: slot.version, payload: slot.text })
-        await storage.write(key, record, expiresAt)
+        if (storage.compareAndWrite !== undefined) await storage.compareAndWrite(key, slot.stored, record, expiresAt)
+        else await storage.write(key, record, expiresAt)
       }
       p.markTouched(key, now)
     } catch (error) {

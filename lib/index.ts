@@ -1,4 +1,6 @@
 // The package root: every public name of API.md.
+// Side-effect import so the declaration files carry the FastifyRequest augmentation.
+import '../types/fastify.js'
 import { fastifySessions } from './plugin.js'
 
 export { fastifySessions }

@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler, onSendHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import Type, { type Static } from 'typebox'
-import type {} from '../types/fastify.js'
 import type { SessionStorage } from '../storages/storage.js'
 import { SessionContainer, type Registry } from './container.js'
 import { FST_SESSIONS_DUPLICATE, FST_SESSIONS_UNKNOWN } from './errors.js'

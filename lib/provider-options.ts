@@ -13,6 +13,7 @@ const StorageSchema = Type.Unsafe<SessionStorage>(Type.Object({
   write: method,
   invalidate: method,
   touch: Type.Optional(method),
+  compareAndWrite: Type.Optional(method),
   close: Type.Optional(method),
 }))
 
@@ -67,6 +68,12 @@ const CommonOptions = {
   maxAge: Type.Optional(Seconds),
   /** Seconds without a request carrying the session after which it expires; default `null`. */
   idleTimeout: Type.Optional(Seconds),
+  /**
+   * Server-side: what happens when two requests change one session at once. `'last-write-wins'`
+   * (default) keeps the later write; `'reject'` fails the later one with 409 FST_SESSIONS_CONFLICT
+   * and needs a storage with `compareAndWrite`.
+   */
+  concurrency: Type.Optional(Type.Union([Type.Literal('last-write-wins'), Type.Literal('reject')], { default: 'last-write-wins' })),
   /** Client-side only: wrap the payload with its times and provider name (default `true`). */
   envelope: Type.Optional(Type.Boolean({ default: true })),
 }

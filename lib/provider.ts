@@ -62,6 +62,8 @@ export class Provider<T = unknown> implements SessionProvider<T> {
   /** A tenth of the idle window: refreshes happen at most this often. */
   readonly refreshEvery: number
   readonly envelope: boolean
+  /** Server-side writes are compare-and-set: a session changed since it was read is a conflict. */
+  readonly rejectConflicts: boolean
   /** The cookie's own Max-Age in seconds: a number, null (browser session) or undefined (follow maxAge). */
   private readonly cookieMaxAge: number | null | undefined
   private readonly prefix: string
@@ -86,6 +88,7 @@ export class Provider<T = unknown> implements SessionProvider<T> {
     this.idleTimeout = options.idleTimeout == null ? null : options.idleTimeout * 1000
     this.refreshEvery = this.idleTimeout === null ? Infinity : this.idleTimeout / 10
     this.envelope = options.envelope ?? true
+    this.rejectConflicts = options.concurrency === 'reject'
     this.cookieMaxAge = options.cookie?.maxAge
     this.prefix = envelopePrefix(name)
     this.validator = Compile(schema)
@@ -217,7 +220,19 @@ function checkSchema (schema: unknown, label: string): TSchema {
   return schema as TSchema
 }
 
-function checkCommon (options: { storage?: unknown, envelope?: boolean, identity?: unknown, idPattern?: unknown, idleTimeout?: number | null }, label: string): void {
+interface CommonChecked {
+  storage?: { compareAndWrite?: unknown }
+  envelope?: boolean
+  identity?: unknown
+  idPattern?: unknown
+  idleTimeout?: number | null
+  concurrency?: string
+}
+
+function checkCommon (options: CommonChecked, label: string): void {
+  if (options.concurrency === 'reject' && typeof options.storage?.compareAndWrite !== 'function') {
+    throw optionsError(label, 'concurrency: \'reject\' needs a server-side storage with compareAndWrite')
+  }
   if (options.idPattern !== undefined && !(options.idPattern instanceof RegExp)) {
     throw optionsError(label, 'idPattern must be a RegExp')
   }

@@ -12,6 +12,12 @@ export interface SessionStorage {
   invalidate (key: string): Promise<void>
   /** Moves the expiry of `key` without rewriting its value (idle refresh). */
   touch? (key: string, expiresAt: number | null): Promise<void>
+  /**
+   * Compare-and-set, for `concurrency: 'reject'`: writes `value` only when the stored value is
+   * still exactly `expected` (`null`: only when `key` is absent or expired), atomically with
+   * respect to every other write of the same key. Resolves whether it wrote.
+   */
+  compareAndWrite? (key: string, expected: string | null, value: string, expiresAt: number | null): Promise<boolean>
   /** Frees what the storage created itself. Idempotent. */
   close? (): Promise<void>
 }

@@ -20,7 +20,7 @@ test('the built package can be imported and required by its name', async (t) => 
   if (major > 20 || (major === 20 && minor >= 19)) {
     t.equal(node(['-e', `const m = require('fastify-sessions'); ${check}`]).trim(), 'ok', 'require')
   } else {
-    t.skip(`require(esm) needs Node >= 20.19; this is ${process.versions.node}`)
+    t.comment(`require(esm) needs Node >= 20.19; this is ${process.versions.node}`)
   }
   t.equal(node(['--input-type=module', '-e', "const m = await import('fastify-sessions/testing'); console.log(Array.isArray(m.storageConformance) && Array.isArray(m.transformerConformance))"]).trim(), 'true', 'the conformance suites')
 })

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto'
 import { test } from 'tap'
 import Type from 'typebox'
-import { cookieSession, headerSession, hex, messageAuthentication } from '../lib/index.js'
+import { cookieSession, headerSession, hex, messageAuthentication, type CookieSessionOptions } from '../lib/index.js'
 import { buildApp, cookiesOf, fakeClock, KEY_HEX, parseSetCookie, RecordingStorage, setCookies } from './helpers/app.js'
 
 const schema = () => Type.Object({ username: Type.String(), count: Type.Integer() })
 
-async function serverApp (t: Parameters<typeof buildApp>[0], storage: RecordingStorage, options: Parameters<typeof cookieSession>[2] = {}, onInvalid?: (reason: string) => void) {
+async function serverApp (t: Parameters<typeof buildApp>[0], storage: RecordingStorage, options: Omit<CookieSessionOptions, 'serializer' | 'storage'> = {}, onInvalid?: (reason: string) => void) {
   const login = cookieSession('LOGIN', schema(), { storage, ...options })
   const app = await buildApp(t, [login], onInvalid === undefined ? {} : { onInvalid })
   app.get('/login', async (request) => {

@@ -89,6 +89,15 @@ export class RecordingStorage implements SessionStorage {
     this.entries.delete(key)
   }
 
+  async compareAndWrite (key: string, expected: string | null, value: string, expiresAt: number | null): Promise<boolean> {
+    await this.step('compareAndWrite', key, expected, value, expiresAt)
+    const entry = this.entries.get(key)
+    const current = entry === undefined || (entry.expiresAt !== null && Date.now() >= entry.expiresAt) ? null : entry.value
+    if (current !== expected) return false
+    this.entries.set(key, { value, expiresAt })
+    return true
+  }
+
   touch? = async (key: string, expiresAt: number | null): Promise<void> => {
     await this.step('touch', key, expiresAt)
     const entry = this.entries.get(key)

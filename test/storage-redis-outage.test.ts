@@ -100,7 +100,8 @@ t.test('a killed server: calls fail at once, and after a restart the storage rec
   for (const [name, call] of [...everyCall(storage), ['write to keep', () => storage.write(lost, 'lost', null)] as const]) {
     const { error, ms } = await failure(call)
     t.equal(error.code, 'FST_SESSIONS_STORAGE_UNAVAILABLE', `${name}: code`)
-    t.match(error.message, /not connected|Connection is closed/, `${name}: message`)
+    // Depending on how far ioredis got in noticing the drop: our gate, or ioredis's own refusal.
+    t.match(error.message, /not connected|Connection is closed|Stream isn't writeable/, `${name}: message`)
     t.ok(ms < 100, `${name} failed after ${ms.toFixed(1)} ms, long before the 1000 ms timeout`)
   }
 

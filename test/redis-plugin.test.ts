@@ -8,12 +8,12 @@ const skip = redisSkip(t)
 
 const TIMEOUT = 300
 /** How late a 503 may come after the storage's timeout on a loaded 2-core machine. */
-const MARGIN = 300
+const MARGIN = 400
 
 const LoginSession = Type.Object({ username: Type.String(), count: Type.Integer() })
 
-async function redisApp (t: Test, server: RedisServer) {
-  const storage = redisStorage({ url: server.url, timeout: TIMEOUT })
+async function redisApp (t: Test, server: RedisServer, timeout = TIMEOUT) {
+  const storage = redisStorage({ url: server.url, timeout })
   const login = cookieSession('LOGIN', LoginSession, { storage, maxAge: 3600 })
   const app = Fastify()
   await app.register(sessions, { providers: [login] })
@@ -121,7 +121,7 @@ t.test('Redis hung mid-test: session requests answer 503 within the timeout, ano
 
 t.test('Redis killed mid-test: session requests answer 503 at once; after a restart the old session reads back', { skip }, async (t) => {
   const server = await startRedis(t, { appendonly: true })
-  const { app } = await redisApp(t, server)
+  const { app } = await redisApp(t, server, 2000)
   const { cookie } = sessionCookie((await app.inject('/login')).headers['set-cookie'])
 
   await server.kill()
@@ -131,7 +131,7 @@ t.test('Redis killed mid-test: session requests answer 503 at once; after a rest
   t.equal(res.statusCode, 503)
   t.equal(res.json().code, 'FST_SESSIONS_STORAGE_UNAVAILABLE')
   t.equal(res.headers['set-cookie'], undefined)
-  t.ok(ms < 100, `answered after ${ms.toFixed(1)} ms, long before the ${TIMEOUT} ms timeout`)
+  t.ok(ms < 250, `answered after ${ms.toFixed(1)} ms, long before the 2000 ms timeout`)
   t.equal((await app.inject('/read')).statusCode, 200, 'a request without a session is unaffected')
 
   await server.restart()

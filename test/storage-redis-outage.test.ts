@@ -7,7 +7,7 @@ import { freePort, redisSkip, startRedis, waitFor } from './helpers/redis.js'
 const skip = redisSkip(t)
 
 /** How late a failure may come after the storage's timeout on a loaded 2-core machine. */
-const MARGIN = 250
+const MARGIN = 400
 
 function newKey (): string {
   return randomBytes(32).toString('base64url')
@@ -102,7 +102,7 @@ t.test('a killed server: calls fail at once, and after a restart the storage rec
     t.equal(error.code, 'FST_SESSIONS_STORAGE_UNAVAILABLE', `${name}: code`)
     // Depending on how far ioredis got in noticing the drop: our gate, or ioredis's own refusal.
     t.match(error.message, /not connected|Connection is closed|Stream isn't writeable/, `${name}: message`)
-    t.ok(ms < 100, `${name} failed after ${ms.toFixed(1)} ms, long before the 1000 ms timeout`)
+    t.ok(ms < 250, `${name} failed after ${ms.toFixed(1)} ms, long before the 1000 ms timeout`)
   }
 
   await server.restart()
@@ -145,7 +145,7 @@ t.test('a client passed in with an offline queue: a call made while disconnected
   const { error, ms } = await failure(() => storage.write(key, 'queued?', null))
   t.equal(error.code, 'FST_SESSIONS_STORAGE_UNAVAILABLE')
   t.match(error.message, 'not connected')
-  t.ok(ms < 100, `failed after ${ms.toFixed(1)} ms`)
+  t.ok(ms < 250, `failed after ${ms.toFixed(1)} ms`)
 
   await server.restart()
   await waitFor('the client to reconnect', async () => client.status === 'ready' ? true : undefined, 5000, 20)
@@ -163,7 +163,7 @@ t.test('made while Redis is unreachable: no throw, no wait, prompt failures, the
 
   const { error, ms } = await failure(() => storage.read(newKey()))
   t.equal(error.code, 'FST_SESSIONS_STORAGE_UNAVAILABLE')
-  t.ok(ms < 200, `the first call failed after ${ms.toFixed(1)} ms`)
+  t.ok(ms < 250, `the first call failed after ${ms.toFixed(1)} ms`)
   await waitFor('a connection error', async () => errors.length > 0 ? true : undefined, 2000)
   t.match(errors[0], { code: 'ECONNREFUSED' }, 'connection errors go to onError')
 

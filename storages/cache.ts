@@ -188,5 +188,26 @@ export function cacheStorage (inner: SessionStorage, options?: CacheStorageOptio
     }
   }
 
+  if (typeof inner.compareAndWrite === 'function') {
+    const compareAndWrite = inner.compareAndWrite.bind(inner)
+    // Decided by the inner storage alone (the cache may be stale); the cache follows the outcome.
+    storage.compareAndWrite = async (key, expected, value, expiresAt) => {
+      checkExpiry(expiresAt)
+      const flight = begin(key, true)
+      const mine = flight.changed
+      try {
+        const wrote = await compareAndWrite(key, expected, value, expiresAt)
+        if (wrote && flight.changed === mine && !closed) remember(key, { value, expiresAt })
+        else cache.delete(key)
+        return wrote
+      } catch (err) {
+        cache.delete(key)
+        throw err
+      } finally {
+        end(key, flight, true)
+      }
+    }
+  }
+
   return storage
 }

@@ -26,6 +26,7 @@ export type MemoryStorageOptions = Static<typeof MemoryStorageOptionsSchema>
 
 export interface MemoryStorage extends SessionStorageWithExpiry {
   touch (key: string, expiresAt: number | null): Promise<void>
+  compareAndWrite (key: string, expected: string | null, value: string, expiresAt: number | null): Promise<boolean>
   close (): Promise<void>
   /** How many entries are held now (expired ones not yet dropped included). */
   readonly size: number
@@ -67,6 +68,13 @@ export function memoryStorage (options?: MemoryStorageOptions): MemoryStorage {
     },
     async invalidate (key) {
       cache.delete(key)
+    },
+    // Synchronous between the compare and the set, hence atomic within the process.
+    async compareAndWrite (key, expected, value, expiresAt) {
+      if (typeof value !== 'string') throw new TypeError('value must be a string')
+      if ((cache.get(key) ?? null) !== expected) return false
+      put(key, value, expiresAt)
+      return true
     },
     async touch (key, expiresAt) {
       const value = cache.get(key)

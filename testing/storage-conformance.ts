@@ -330,6 +330,32 @@ export const storageConformance: StorageConformanceCase[] = [
     }),
   },
   {
+    name: 'compareAndWrite writes only over the expected value, and one of racing writers wins',
+    fakeClock: false,
+    run: (make) => withStorage(make, async (storage) => {
+      if (storage.compareAndWrite === undefined) {
+        assert.equal(storage.compareAndWrite, undefined, 'compareAndWrite is optional')
+        return
+      }
+      const cas = storage.compareAndWrite.bind(storage)
+      const key = randomKey()
+      assert.equal(await cas(key, 'something', 'v1', Date.now() + MINUTE), false, 'an absent key is not "something"')
+      assert.equal(await storage.read(key), null)
+      assert.equal(await cas(key, null, 'v1', Date.now() + MINUTE), true, 'null expects the key absent')
+      assert.equal(await storage.read(key), 'v1')
+      assert.equal(await cas(key, null, 'v2', Date.now() + MINUTE), false, 'the key is no longer absent')
+      assert.equal(await cas(key, 'v0', 'v2', Date.now() + MINUTE), false, 'a stale expectation loses')
+      assert.equal(await storage.read(key), 'v1', 'and changes nothing')
+      const outcomes = await Promise.all(Array.from({ length: 8 }, (_, i) => cas(key, 'v1', `racer ${i}`, Date.now() + MINUTE)))
+      assert.equal(outcomes.filter(Boolean).length, 1, 'exactly one of the racing writers wins')
+      assert.equal(await storage.read(key), `racer ${outcomes.indexOf(true)}`, 'and its value is stored')
+      await storage.write(key, 'expired', Date.now() - 1000)
+      assert.equal(await cas(key, null, 'after expiry', Date.now() + MINUTE), true, 'an expired key counts as absent')
+      assert.equal(await storage.read(key), 'after expiry')
+      await storage.invalidate(key)
+    }),
+  },
+  {
     name: 'close can be called twice',
     fakeClock: false,
     run: async (make) => {

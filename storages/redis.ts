@@ -12,7 +12,13 @@
 // commands on one connection keep their order and PXAT is absolute, so a late write never outlives
 // the expiry it was given. Expiry is Redis's own (the key vanishes with the session); a write or
 // touch whose expiry is already past on our clock deletes the key, so it never leaves a value
-// behind. A client passed in is never closed; only clients made from `url`/`options` are.
+// behind. `compareAndWrite` is one Lua script on the key's node (a Cluster routes it by its one
+// key): Redis runs a script alone, so its GET, compare and SET (or DEL) are atomic with respect to
+// every other command; it is sent by EVALSHA, and by EVAL when the server answers NOSCRIPT (after a
+// restart or SCRIPT FLUSH), both within the call's one timer. A late compare-and-write from a hung
+// server only writes over the value it expected, so it never overwrites a change made meanwhile.
+// A client passed in is never closed; only clients made from `url`/`options` are.
+import { createHash } from 'node:crypto'
 import { Redis, type Cluster, type RedisOptions } from 'ioredis'
 import Type, { type Static } from 'typebox'
 import { FST_SESSIONS_STORAGE_UNAVAILABLE } from '../lib/errors.js'
@@ -42,6 +48,7 @@ export type RedisStorageOptions = Static<typeof RedisStorageOptionsSchema>
 export interface RedisStorage extends SessionStorage {
   readonly client: Redis | Cluster
   touch (key: string, expiresAt: number | null): Promise<void>
+  compareAndWrite (key: string, expected: string | null, value: string, expiresAt: number | null): Promise<boolean>
   close (): Promise<void>
 }
 
@@ -62,6 +69,25 @@ const OWNED_CLIENT_DEFAULTS = {
 } as const satisfies RedisOptions
 
 const CLIENT_METHODS = ['get', 'set', 'del', 'pexpireat', 'persist', 'on', 'off'] as const
+
+// KEYS[1]: the key. ARGV: '1' when a value is expected ('0': absent expected), the expected value,
+// the new value, the mode ('keep': no expiry, 'at': PXAT ARGV[5], 'del': the expiry has passed).
+// Answers 1 when it wrote (or deleted), 0 when the stored value was not the expected one.
+const COMPARE_AND_WRITE = `local current = redis.call('GET', KEYS[1])
+if ARGV[1] == '1' then
+  if current ~= ARGV[2] then return 0 end
+elseif current then
+  return 0
+end
+if ARGV[4] == 'del' then
+  redis.call('DEL', KEYS[1])
+elseif ARGV[4] == 'at' then
+  redis.call('SET', KEYS[1], ARGV[3], 'PXAT', ARGV[5])
+else
+  redis.call('SET', KEYS[1], ARGV[3])
+end
+return 1`
+const COMPARE_AND_WRITE_SHA = createHash('sha1').update(COMPARE_AND_WRITE).digest('hex')
 
 function isClient (value: unknown): value is Redis | Cluster {
   if (value === null || typeof value !== 'object') return false
@@ -98,8 +124,9 @@ function makeClient (url: string | undefined, options: RedisOptions | undefined,
 
 /**
  * Sessions in Redis through ioredis: `SET key value PXAT expiresAt`, `GET`, `DEL`, `PEXPIREAT`,
- * one command per call. Pass `client` (standalone, Sentinel-backed or Cluster; never closed here),
- * or `url` and/or `options` for a client the storage makes and closes.
+ * and a Lua script for `compareAndWrite`; one command per call. Pass `client` (standalone,
+ * Sentinel-backed or Cluster; never closed here), or `url` and/or `options` for a client the
+ * storage makes and closes.
  */
 export function redisStorage (options: RedisStorageOptions): RedisStorage {
   const opts = parseOptions(RedisStorageOptionsSchema, options, LABEL)
@@ -211,6 +238,23 @@ export function redisStorage (options: RedisStorageOptions): RedisStorage {
       } else {
         await run('PEXPIREAT', () => client.pexpireat(prefix + key, Math.ceil(expiresAt)))
       }
+    },
+
+    async compareAndWrite (key: string, expected: string | null, value: string, expiresAt: number | null): Promise<boolean> {
+      checkExpiry(expiresAt)
+      if (typeof value !== 'string') throw new TypeError('value must be a string')
+      const mode = expiresAt === null ? 'keep' : expiresAt <= Date.now() ? 'del' : 'at'
+      const args = [prefix + key, expected === null ? '0' : '1', expected ?? '', value, mode,
+        mode === 'at' ? Math.ceil(expiresAt as number) : 0]
+      const wrote = await run('EVALSHA', async () => {
+        try {
+          return await client.evalsha(COMPARE_AND_WRITE_SHA, 1, ...args)
+        } catch (err) {
+          if (!/^NOSCRIPT/.test((err as Error).message)) throw err
+          return await client.eval(COMPARE_AND_WRITE, 1, ...args)
+        }
+      })
+      return wrote === 1
     },
 
     close (): Promise<void> {

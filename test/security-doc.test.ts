@@ -1,0 +1,103 @@
+// SECURITY.md cannot rot: every test it cites exists, by file and exact name, and every line it
+// calls met or partly met cites at least one test.
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { test } from 'tap'
+
+const root = join(import.meta.dirname, '..')
+const doc = readFileSync(join(root, 'SECURITY.md'), 'utf8')
+
+/** A citation: `test/<file>.test.ts` → `<exact test name>`. */
+const CITATION = /`(test\/[\w.-]+\.test\.ts)` → `([^`]+)`/g
+const STATUS = /^\*\*(Met|Partly met|Not met|Not applicable)\.\*\*/m
+
+/** Reads the JavaScript string literal that starts at `from` (at its quote); null for templates with `${`. */
+function readLiteral (source: string, from: number): string | null {
+  const quote = source[from]
+  let out = ''
+  for (let i = from + 1; i < source.length; i++) {
+    const c = source[i] as string
+    if (c === quote) return out
+    if (quote === '`' && c === '$' && source[i + 1] === '{') return null
+    if (c !== '\\') {
+      out += c
+      continue
+    }
+    const next = source[++i] as string
+    switch (next) {
+      case 'n': out += '\n'; break
+      case 't': out += '\t'; break
+      case 'r': out += '\r'; break
+      case '0': out += '\0'; break
+      case 'x': out += String.fromCharCode(parseInt(source.slice(i + 1, i + 3), 16)); i += 2; break
+      case 'u':
+        if (source[i + 1] === '{') {
+          const end = source.indexOf('}', i)
+          out += String.fromCodePoint(parseInt(source.slice(i + 2, end), 16))
+          i = end
+        } else {
+          out += String.fromCharCode(parseInt(source.slice(i + 1, i + 5), 16))
+          i += 4
+        }
+        break
+      case '\n': break
+      default: out += next
+    }
+  }
+  return null
+}
+
+/** The names of the tests a file declares with a literal name: test('…'), t.test('…'), and so on. */
+function testNames (source: string): Set<string> {
+  const names = new Set<string>()
+  for (const match of source.matchAll(/\btest\(\s*(?=['"`])/g)) {
+    const name = readLiteral(source, (match.index as number) + match[0].length)
+    if (name !== null) names.add(name)
+  }
+  return names
+}
+
+test('the name reader handles escapes, every quote, and skips templates with substitutions', async (t) => {
+  const source = "test('Ktor\\'s order', a)\nt.test(\"a \\\"b\\\"\", b)\n  await t.test(`plain`, c)\ntest(`$" + "{x} dynamic`, d)\ntest(name, e)\ntest('\\u00e9\\x41', f)"
+  t.same([...testNames(source)], ["Ktor's order", 'a "b"', 'plain', '\u00e9A'])
+})
+
+test('every test SECURITY.md cites exists, in the file it names, under that exact name', async (t) => {
+  const citations = [...doc.matchAll(CITATION)].map((m) => [m[1] as string, m[2] as string] as const)
+  t.ok(citations.length >= 40, `SECURITY.md cites tests (${citations.length})`)
+  const cache = new Map<string, Set<string> | null>()
+  const missing: string[] = []
+  for (const [file, name] of citations) {
+    if (!cache.has(file)) {
+      const path = join(root, file)
+      cache.set(file, existsSync(path) ? testNames(readFileSync(path, 'utf8')) : null)
+    }
+    const names = cache.get(file)
+    if (names === null || names === undefined) missing.push(`${file} does not exist`)
+    else if (!names.has(name)) missing.push(`${file} has no test named "${name}"`)
+  }
+  t.same(missing, [], 'no citation is stale')
+})
+
+test('every checklist line states its status, and every line met or partly met cites a test', async (t) => {
+  const sections = doc.split(/^### /m).slice(1)
+  t.ok(sections.length >= 40, `SECURITY.md has checklist lines (${sections.length})`)
+  const problems: string[] = []
+  for (const section of sections) {
+    const title = section.split('\n')[0] as string
+    const status = STATUS.exec(section)?.[1]
+    if (status === undefined) {
+      problems.push(`"${title}" states no status`)
+      continue
+    }
+    const cited = [...section.matchAll(CITATION)].length
+    if ((status === 'Met' || status === 'Partly met') && cited === 0) problems.push(`"${title}" is ${status.toLowerCase()} but cites no test`)
+  }
+  t.same(problems, [])
+})
+
+test('SECURITY.md tells how to report a vulnerability and how to run the long fuzz', async (t) => {
+  t.match(doc, /^## Reporting a vulnerability$/m)
+  t.match(doc, /FUZZ_RUNS=\d+/)
+  t.match(doc, /FUZZ_SEED=/)
+})

@@ -585,6 +585,10 @@ async function fuzz (t: Test, fuzzed: Fuzzed, pool: Pool, options: { seed: numbe
   const names = new Set(specs.map((s) => s.name))
   const secrets = new Set([...pool.secrets, ...KEYS.flatMap((k) => [k.toString('hex'), k.toString('base64'), k.toString('base64url')])])
   const stats: Stats = { requests: 0, values: 0, kinds: new Map(), nonNull: 0 }
+  // What registration and the pool requests logged (warnings, set, clear, regenerate) holds no secret either.
+  const before = fuzzed.logs.join('')
+  assert.ok(before.length > 0 && !before.includes(MARKER), 'a log line before fuzzing holds a session payload')
+  for (const secret of secrets) assert.ok(!before.includes(secret), 'a log line before fuzzing holds an id or a key')
   fuzzed.counter.mutations = 0
   fuzzed.logs.length = 0
   t.comment(`${options.label}: seed ${options.seed}, ${options.numRuns} runs (replay with FUZZ_SEED=${options.seed})`)

@@ -36,8 +36,9 @@ const QUERY_LIMIT = 1000
 const MAX_DEPTH = 32
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
 const INTEGER_TEXT = /^[+-]?\d+$/
-const DECIMAL_TEXT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/
-const DOUBLE_TEXT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?[fFdD]?$/
+// Linear: `\d+\.?\d*` would backtrack quadratically on a long run of digits that fails to match.
+const DECIMAL_TEXT = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/
+const DOUBLE_TEXT = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?[fFdD]?$/
 // TypeBox's key patterns for Record(Type.Integer(), …) and Record(Type.Number(), …).
 const INTEGER_KEY = '^-?(?:0|[1-9][0-9]*)$'
 const NUMBER_KEY = '^-?(?:0|[1-9][0-9]*)(?:\\.[0-9]+)?$'

@@ -39,6 +39,9 @@ async function sessionsPlugin (fastify: FastifyInstance, input: SessionsOptions)
   const providers = options.providers.map(providerOf)
   checkUnique(providers)
   for (const p of providers) {
+    if (!p.serverSide && p.transformers.length === 0) {
+      fastify.log.warn({ session: p.name }, `session "${p.name}" is client-side with no transformer: clients can read and change it; add messageAuthentication() or encrypt()`)
+    }
     for (const transformer of p.transformers) {
       for (const warning of transformer.warnings ?? []) fastify.log.warn({ session: p.name }, warning)
     }

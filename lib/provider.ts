@@ -34,6 +34,12 @@ export type SessionPayload<P> = P extends SessionProvider<infer T> ? T : never
 
 const MAX_COOKIE_BYTES = 4096
 
+// What Node refuses in a header value (and would turn into a 500 when the response is sent).
+const NOT_HEADER_SAFE = /[^\t\x20-\x7e\x80-\xff]/
+
+// How far ahead of this server's clock a client-side stamp may be (other servers' clocks).
+const CLOCK_SKEW = 60_000
+
 /** What a client-side value holds once read. */
 export interface Opened {
   value: unknown
@@ -108,7 +114,12 @@ export class Provider<T = unknown> implements SessionProvider<T> {
   /** What travels: the transformers applied in order, then the cookie encoding. */
   wrap (value: string): string {
     for (const transformer of this.transformers) value = transformer.transformWrite(value)
-    if (this.carrier.kind !== 'cookie') return value
+    if (this.carrier.kind !== 'cookie') {
+      if (NOT_HEADER_SAFE.test(value)) {
+        throw new FST_SESSIONS_INVALID_PAYLOAD(this.name, 'a header cannot carry control characters or characters above U+00FF; encrypt() sends base64url, or use a cookie session')
+      }
+      return value
+    }
     try {
       return this.carrier.encode(value)
     } catch (error) {
@@ -143,8 +154,12 @@ export class Provider<T = unknown> implements SessionProvider<T> {
     return typeof parsed === 'string' ? parsed : { value: parsed.value, text: opened.rest, stamp: opened.stamp }
   }
 
-  /** 'expired' or 'idle' when the stamp's clocks have run out at `now`. */
-  expiry (stamp: Stamp, now: number): 'expired' | 'idle' | null {
+  /**
+   * 'expired' or 'idle' when the stamp's clocks have run out at `now`; 'malformed' for times in
+   * the future, which only a forgery makes (Ktor's Encrypt lets the first block be rewritten).
+   */
+  expiry (stamp: Stamp, now: number): 'expired' | 'idle' | 'malformed' | null {
+    if (stamp.created > now + CLOCK_SKEW || stamp.seen > now + CLOCK_SKEW) return 'malformed'
     if (stamp.expires !== null && now >= stamp.expires) return 'expired'
     if (this.idleTimeout !== null && now >= stamp.seen + this.idleTimeout) return 'idle'
     return null

@@ -19,7 +19,7 @@ function isPlainObject (value: object): boolean {
 
 function describe (value: unknown): string {
   if (value === undefined) return 'undefined'
-  if (typeof value === 'number') return String(value)
+  if (typeof value === 'number') return Object.is(value, -0) ? '-0' : String(value)
   if (typeof value !== 'object' || value === null) return `a ${typeof value}`
   return `a ${value.constructor?.name ?? 'object'}`
 }
@@ -36,7 +36,8 @@ function writeAny (value: unknown, path: string): string {
     case 'boolean':
       return JSON.stringify(value)
     case 'number':
-      if (!Number.isFinite(value)) throw unfaithful(value, path)
+      // JSON writes -0 as 0: refused like the non-finite numbers it cannot write at all.
+      if (!Number.isFinite(value) || Object.is(value, -0)) throw unfaithful(value, path)
       return JSON.stringify(value)
     case 'object': {
       if (value === null) return 'null'

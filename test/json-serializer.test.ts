@@ -69,7 +69,8 @@ test('bad JSON throws', async (t) => {
 
 test('property: serialize then deserialize is the identity for JSON values', async (t) => {
   const s = jsonSerializer(Loose)
-  const json = fc.jsonValue().filter((v) => !JSON.stringify(v).match(/__proto__|constructor|prototype/))
+  // Normalized through JSON once: fast-check's JSON values include -0, which the serializer refuses.
+  const json = fc.jsonValue().map((v) => JSON.parse(JSON.stringify(v)) as unknown).filter((v) => !JSON.stringify(v).match(/__proto__|constructor|prototype/))
   fc.assert(fc.property(json, (v) => Value.Equal(s.deserialize(s.serialize({ v })), { v })), { numRuns: 500 })
   const login = jsonSerializer(Login)
   fc.assert(fc.property(fc.string({ unit: 'grapheme' }), fc.integer(), (username, count) => {

@@ -11,11 +11,31 @@
  * still names the same inode, so a concurrent rewrite is never deleted. Reads never create
  * anything; the sweeper walks the folders a bounded number of entries per tick on an unref'd timer,
  * removing expired records, temp files left by crashes and the folders that became empty.
+ *
+ * Compare-and-write, and what it guarantees: the renames and removals of one key (`write`,
+ * `invalidate`, `compareAndWrite`) take that key's lock, in this process a per-key queue and across
+ * processes a lock beside the record: a symbolic link `.<name>.lock` whose target is `pid@host`,
+ * which only one process can create (an O_EXCL file where symbolic links are refused). The new
+ * record's temp file is written and fsynced before the lock is taken, so the lock covers only the
+ * compare (a read of the current value) and one rename: a compare-and-write is atomic with respect
+ * to every write, removal and compare-and-write of its key by any process that shares the
+ * directory. Reads take no lock (a rename is atomic: they see the old record or the new one). A
+ * lock is broken when its holder died on this host (its pid is gone) or when it is older than 10 s
+ * (a holder dead on another host, or frozen); a holder checks that the lock is still its own right
+ * before it renames, and fails instead of writing if it was broken. A caller waits at most 3 s for
+ * a lock a live process holds, then fails (a 503, never a false success). The limits: a holder
+ * frozen for more than 10 s between that check and its rename (microseconds apart) can overwrite
+ * a later write; the lock needs a file system where creating a link is atomic (local disks, NFS);
+ * `touch` takes no lock, so a touch that lands on a record a compare-and-write is replacing is
+ * lost (the new record carries its own expiry). The sweeper removes the locks of dead holders and
+ * stale ones.
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdirSync, type Dir, type Stats } from 'node:fs'
-import { lstat, mkdir, open, opendir, readdir, rename, rmdir, unlink, type FileHandle } from 'node:fs/promises'
+import { lstat, mkdir, open, opendir, readdir, readFile, readlink, rename, rmdir, symlink, unlink, type FileHandle } from 'node:fs/promises'
+import { hostname } from 'node:os'
 import { join, resolve } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import Type, { type Static } from 'typebox'
 import { optionsError, parseOptions } from '../lib/options.js'
 import { cacheStorage, type StoredEntry } from './cache.js'
@@ -37,6 +57,7 @@ export type DirectoryStorageOptions = Static<typeof DirectoryStorageOptionsSchem
 
 export interface DirectoryStorage extends SessionStorage {
   touch (key: string, expiresAt: number | null): Promise<void>
+  compareAndWrite (key: string, expected: string | null, value: string, expiresAt: number | null): Promise<boolean>
   close (): Promise<void>
   /** The value and expiry under `key` (absent without `cached`, which hides the files behind it). */
   readEntry? (key: string): Promise<StoredEntry | null>
@@ -60,8 +81,14 @@ const HEADER = /^FSS1 (-{16}|\d{16}) (\d{10})\n$/
 const RECORD_NAME = /^[0-9a-f]{64}$/
 const FOLDER_NAME = /^[0-9a-f]{2}$/
 const TEMP_NAME = /^\.[0-9a-f]{64}\.[0-9a-f]{16}\.tmp$/
+const LOCK_NAME = /^\.[0-9a-f]{64}\.lock$/
 // A temp file this old belongs to a writer that died: no live write takes ten minutes.
 const STALE_TEMP_MS = 10 * 60_000
+// A key's lock is held for one read and one rename. One held this long belongs to a holder that
+// died on another host or is frozen, and is broken; a caller waits this long for a lock at most.
+const STALE_LOCK_MS = 10_000
+const LOCK_WAIT_MS = 3000
+const HOST = hostname()
 const NAME_DOMAIN = 'fastify-sessions/directory-storage\0'
 
 interface Header {
@@ -79,6 +106,15 @@ function ignore (...codes: string[]): (err: unknown) => void {
 
 function checkKey (key: unknown): asserts key is string {
   if (typeof key !== 'string') throw new TypeError('key must be a string')
+}
+
+function checkValue (key: unknown, value: unknown, expiresAt: number | null): void {
+  checkKey(key)
+  checkExpiry(expiresAt)
+  if (typeof value !== 'string') throw new TypeError('value must be a string')
+  if (!(value as string & { isWellFormed (): boolean }).isWellFormed()) {
+    throw new TypeError('value must be well-formed Unicode (it has a lone surrogate)')
+  }
 }
 
 function expiryField (expiresAt: number | null): string {
@@ -115,6 +151,20 @@ function sameFile (a: Stats, b: Stats): boolean {
   return a.ino === b.ino && a.dev === b.dev
 }
 
+// Wall-clock time for lock ages, compared with file mtimes; immune to tests that fake Date.now.
+function wallClock (): number {
+  return performance.timeOrigin + performance.now()
+}
+
+function processAlive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return errorCode(err) === 'EPERM'
+  }
+}
+
 export function directoryStorage (dir: string, options?: DirectoryStorageOptions): DirectoryStorage {
   if (typeof dir !== 'string' || dir === '') throw optionsError(LABEL, 'dir must be a non-empty path')
   const opts = parseOptions(DirectoryStorageOptionsSchema, options, LABEL)
@@ -145,6 +195,7 @@ export function directoryStorage (dir: string, options?: DirectoryStorageOptions
     write: cached.write,
     invalidate: cached.invalidate,
     touch: cached.touch as DirectoryStorage['touch'],
+    compareAndWrite: cached.compareAndWrite as DirectoryStorage['compareAndWrite'],
     close: cached.close,
     sweep: storage.sweep,
     directory: root,
@@ -201,7 +252,8 @@ function fileStorage (root: string, sweepBatch: number): DirectoryStorage & { re
     }
   }
 
-  async function writeRecord (name: string, bytes: Buffer): Promise<void> {
+  // The record's bytes in a fresh, fsynced temp file beside the record; removed if anything fails.
+  async function writeTemp (name: string, bytes: Buffer): Promise<string> {
     const folder = folderOf(name)
     const temp = join(folder, `.${name}.${randomBytes(8).toString('hex')}.tmp`)
     let handle: FileHandle | null = await openTemp(folder, temp)
@@ -210,7 +262,7 @@ function fileStorage (root: string, sweepBatch: number): DirectoryStorage & { re
       await handle.sync()
       await handle.close()
       handle = null
-      await rename(temp, join(folder, name))
+      return temp
     } catch (err) {
       await handle?.close().catch(() => {})
       await unlink(temp).catch(() => {})
@@ -218,10 +270,136 @@ function fileStorage (root: string, sweepBatch: number): DirectoryStorage & { re
     }
   }
 
-  async function removeRecord (name: string): Promise<void> {
+  // Calls on one key in this process run one after the other, so they never contend for the lock
+  // file among themselves; the lock file orders them with other processes.
+  const queues = new Map<string, Promise<void>>()
+  function serialized<T> (name: string, task: () => Promise<T>): Promise<T> {
+    const result = (queues.get(name) ?? Promise.resolve()).then(task)
+    const tail = result.then(() => {}, () => {})
+    queues.set(name, tail)
+    tail.then(() => { if (queues.get(name) === tail) queues.delete(name) }, () => {})
+    return result
+  }
+
+  // Breaks the lock at `file` if its holder is dead (same host) or it is older than STALE_LOCK_MS.
+  // Resolves 'broken', 'gone' (no lock there any more) or 'held'.
+  async function breakIfStale (file: string): Promise<'broken' | 'gone' | 'held'> {
+    const seen = await lstat(file).catch(ignore('ENOENT'))
+    if (seen === undefined) return 'gone'
+    const text = seen.isSymbolicLink()
+      ? await readlink(file).catch(() => '')
+      : await readFile(file, 'utf8').catch(() => '')
+    const owner = /^(\d+)@(.*)$/.exec(text)
+    const dead = owner !== null && owner[2] === HOST && !processAlive(Number(owner[1]))
+    if (!dead && wallClock() - seen.mtimeMs < STALE_LOCK_MS) return 'held'
+    // Only the lock that was judged: a lock taken again meanwhile is someone else's.
+    const still = await lstat(file).catch(ignore('ENOENT'))
+    if (still === undefined || !sameFile(seen, still)) return 'gone'
+    await unlink(file).catch(ignore('ENOENT'))
+    return 'broken'
+  }
+
+  // A symbolic link to `pid@host`: created atomically with its owner in it, so no reader ever sees
+  // a lock without one. Where symbolic links are refused (Windows without the privilege), an
+  // O_EXCL file holding the same text; one killed before writing it is broken once stale.
+  let links = true
+  async function createLock (file: string): Promise<void> {
+    const owner = `${process.pid}@${HOST}`
+    if (links) {
+      try {
+        return await symlink(owner, file)
+      } catch (err) {
+        if (errorCode(err) !== 'EPERM' && errorCode(err) !== 'ENOSYS') throw err
+        links = false
+      }
+    }
+    const handle = await open(file, 'wx', 0o600)
+    try {
+      await handle.writeFile(owner)
+    } finally {
+      await handle.close()
+    }
+  }
+
+  async function lock (name: string): Promise<{ file: string, stats: Stats }> {
     const folder = folderOf(name)
-    await unlink(join(folder, name)).catch(ignore('ENOENT', 'ENOTDIR'))
-    await removeFolderIfEmpty(folder)
+    const file = join(folder, `.${name}.lock`)
+    const deadline = performance.now() + LOCK_WAIT_MS
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await createLock(file)
+        return { file, stats: await lstat(file) }
+      } catch (err) {
+        if (errorCode(err) === 'ENOENT' && attempt < 3) {
+          await makeFolder(folder)
+          continue
+        }
+        if (errorCode(err) !== 'EEXIST') throw err
+        if (await breakIfStale(file) !== 'held') continue
+        if (performance.now() > deadline) {
+          throw new Error(`the session file is locked by another process for more than ${LOCK_WAIT_MS} ms`)
+        }
+        await sleep(1 + Math.random() * Math.min(2 ** attempt, 20))
+      }
+    }
+  }
+
+  async function stillHeld (held: { file: string, stats: Stats }): Promise<boolean> {
+    const current = await lstat(held.file).catch(ignore('ENOENT'))
+    return current !== undefined && sameFile(held.stats, current)
+  }
+
+  async function unlock (held: { file: string, stats: Stats }): Promise<void> {
+    if (await stillHeld(held)) await unlink(held.file).catch(ignore('ENOENT'))
+  }
+
+  // Runs `change` under the key's lock (in-process queue, then lock file); `change` must check
+  // `stillHeld` right before it renames or unlinks the record.
+  async function locked<T> (name: string, change: (held: { file: string, stats: Stats }) => Promise<T>): Promise<T> {
+    return await serialized(name, async () => {
+      const held = await lock(name)
+      try {
+        return await change(held)
+      } finally {
+        await unlock(held)
+      }
+    })
+  }
+
+  function lockLost (): Error {
+    return new Error('the session file lock was broken as stale while held; nothing was written')
+  }
+
+  // Moves `temp` (or, for null, nothing: the record is removed) into place under the key's lock,
+  // when `expected` is undefined or the record's value is still `expected` (null: absent).
+  async function commit (key: string, name: string, temp: string | null, expected?: string | null): Promise<boolean> {
+    const folder = folderOf(name)
+    const file = join(folder, name)
+    const removing = temp === null
+    try {
+      return await locked(name, async (held) => {
+        if (expected !== undefined && ((await readEntry(key))?.value ?? null) !== expected) return false
+        if (!await stillHeld(held)) throw lockLost()
+        if (temp === null) {
+          await unlink(file).catch(ignore('ENOENT', 'ENOTDIR'))
+        } else {
+          await rename(temp, file)
+          temp = null
+        }
+        return true
+      })
+    } finally {
+      if (temp !== null) await unlink(temp).catch(() => {})
+      // Outside the lock: the lock file itself keeps the folder from being empty.
+      if (removing) await removeFolderIfEmpty(folder)
+    }
+  }
+
+  async function removeRecord (key: string, name: string): Promise<void> {
+    // Nothing to remove (an unknown or hostile key): no lock, no folder made.
+    const file = join(folderOf(name), name)
+    if (await lstat(file).catch(ignore('ENOENT', 'ENOTDIR')) === undefined) return
+    await commit(key, name, null)
   }
 
   async function openRecord (file: string, flags: string): Promise<FileHandle | null> {
@@ -273,6 +451,7 @@ function fileStorage (root: string, sweepBatch: number): DirectoryStorage & { re
         await handle.close()
       }
     }
+    if (LOCK_NAME.test(name)) return await breakIfStale(file) === 'broken'
     if (TEMP_NAME.test(name)) {
       const stats = await lstat(file).catch(ignore('ENOENT'))
       if (stats === undefined || Date.now() - stats.mtimeMs < STALE_TEMP_MS) return false
@@ -324,19 +503,25 @@ function fileStorage (root: string, sweepBatch: number): DirectoryStorage & { re
       return (await readEntry(key))?.value ?? null
     },
     async write (key, value, expiresAt) {
-      checkKey(key)
-      checkExpiry(expiresAt)
-      if (typeof value !== 'string') throw new TypeError('value must be a string')
-      if (!(value as string & { isWellFormed (): boolean }).isWellFormed()) {
-        throw new TypeError('value must be well-formed Unicode (it has a lone surrogate)')
-      }
+      checkValue(key, value, expiresAt)
       const name = nameOf(key)
-      if (expiresAt !== null && Date.now() >= expiresAt) return await removeRecord(name)
-      await writeRecord(name, encodeRecord(value, expiresAt))
+      if (expiresAt !== null && Date.now() >= expiresAt) return await removeRecord(key, name)
+      await commit(key, name, await writeTemp(name, encodeRecord(value, expiresAt)))
+    },
+    async compareAndWrite (key, expected, value, expiresAt) {
+      checkValue(key, value, expiresAt)
+      if (expected !== null && typeof expected !== 'string') throw new TypeError('expected must be a string or null')
+      // A mismatch seen without the lock is a valid answer: the value was not `expected` then.
+      if (((await readEntry(key))?.value ?? null) !== expected) return false
+      const name = nameOf(key)
+      const pastExpiry = expiresAt !== null && Date.now() >= expiresAt
+      // The temp file is written and fsynced before the lock is taken, so the lock is held only
+      // for one read and one rename.
+      return await commit(key, name, pastExpiry ? null : await writeTemp(name, encodeRecord(value, expiresAt)), expected)
     },
     async invalidate (key) {
       checkKey(key)
-      await removeRecord(nameOf(key))
+      await removeRecord(key, nameOf(key))
     },
     async touch (key, expiresAt) {
       checkKey(key)
@@ -349,7 +534,7 @@ function fileStorage (root: string, sweepBatch: number): DirectoryStorage & { re
         const header = await readHeader(handle)
         if (header === null || expired(header)) return
         if (expiresAt !== null && Date.now() >= expiresAt) {
-          await removeRecord(name)
+          await removeRecord(key, name)
           return
         }
         // One write of 16 bytes inside the first sector: the header is never torn.

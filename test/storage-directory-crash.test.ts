@@ -8,11 +8,15 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { test } from 'tap'
 import { directoryStorage } from '../storages/directory.js'
+import { compileFixtures } from './helpers/compile.js'
 
 const WRITER = fileURLToPath(new URL('./fixtures/directory-writer.ts', import.meta.url))
-const ROUNDS = 30
-const LANES = 4
+// CRASH_ROUNDS=500 npx tap test/storage-directory-crash.test.ts runs the long variant.
+const ROUNDS = Math.max(30, Number(process.env['CRASH_ROUNDS'] ?? 30) || 30)
+const LANES = 3
 const KEYS = 16
+const CHILD_ENV = Object.fromEntries(Object.entries(process.env)
+  .filter(([name]) => name !== 'NODE_OPTIONS' && !name.startsWith('_TAPJS_')))
 const HEADER = /^FSS1 (-{16}|\d{16}) (\d{10})\n/
 
 function isWhole (value: string): boolean {
@@ -24,17 +28,28 @@ function isWhole (value: string): boolean {
 }
 
 function files (dir: string): string[] {
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((entry) => entry.isFile())
-    .map((entry) => join(entry.parentPath ?? entry.path, entry.name))
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return readdirSync(dir, { recursive: true, withFileTypes: true })
+        .filter((entry) => entry.isFile() || entry.isSymbolicLink())
+        .map((entry) => join(entry.parentPath ?? entry.path, entry.name))
+    } catch (err) {
+      // A writer of another lane removed a folder it emptied while it was being listed.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt === 10) throw err
+    }
+  }
 }
+
+// Writers still running when a round fails are killed before the directory is removed.
+const children = new Set<ReturnType<typeof spawn>>()
 
 /** Every record file that is not a whole record, with why. */
 function tornRecords (dir: string): string[] {
   const torn: string[] = []
   for (const file of files(dir)) {
     const name = file.slice(file.lastIndexOf('/') + 1)
-    if (name.endsWith('.tmp')) continue
+    // Temp files and the lock files of killed writers are not records.
+    if (name.endsWith('.tmp') || name.endsWith('.lock')) continue
     let bytes: Buffer
     try {
       bytes = readFileSync(file)
@@ -51,9 +66,12 @@ function tornRecords (dir: string): string[] {
   return torn
 }
 
-async function runAndKill (dir: string): Promise<NodeJS.Signals | null> {
-  // The parent's flags carry the TypeScript loader the fixture needs.
-  const child = spawn(process.execPath, [...process.execArgv, WRITER, dir], { stdio: ['ignore', 'pipe', 'pipe'] })
+async function runAndKill (writer: string, dir: string): Promise<NodeJS.Signals | null> {
+  // Compiled JavaScript, and without tap's NODE_OPTIONS (its process-info and coverage hooks):
+  // the child starts in about a hundred milliseconds.
+  const child = spawn(process.execPath, [writer, dir], { stdio: ['ignore', 'pipe', 'pipe'], env: CHILD_ENV })
+  children.add(child)
+  child.once('exit', () => children.delete(child))
   let stderr = ''
   child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>
@@ -65,7 +83,7 @@ async function runAndKill (dir: string): Promise<NodeJS.Signals | null> {
     })
     exited.then(([code]) => reject(new Error(`writer exited early (${code}): ${stderr}`)), reject)
   })
-  await Promise.race([ready, sleep(30_000).then(() => { throw new Error('writer never became ready') })])
+  await Promise.race([ready, sleep(30_000, undefined, { ref: false }).then(() => { throw new Error('writer never became ready') })])
   // A random moment: early in a write, in an fsync, in a rename, between writes.
   await sleep(Math.random() * 300)
   child.kill('SIGKILL')
@@ -73,21 +91,30 @@ async function runAndKill (dir: string): Promise<NodeJS.Signals | null> {
   return signal
 }
 
-test('records written by a process killed with SIGKILL at random moments always read back whole', async (t) => {
+test(`records written by a process killed with SIGKILL at random moments (${ROUNDS} rounds) always read back whole`, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'fss-crash-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  // Writers start slowly (the TypeScript loader), so several lanes run at once; writers of
-  // different lanes then also share the directory, as processes of one app would.
+  t.teardown(async () => {
+    await Promise.all([...children].map((child) => {
+      child.kill('SIGKILL')
+      return once(child, 'exit')
+    }))
+    rmSync(dir, { recursive: true, force: true })
+  })
+  const writer = (await compileFixtures(t, [WRITER]))(WRITER)
+  // Several lanes run at once, so writers of different lanes also share the directory (and its
+  // key locks), as processes of one app would.
   let next = 0
+  const started = Date.now()
   const lane = async (): Promise<void> => {
     while (next < ROUNDS) {
       const round = next++
-      const signal = await runAndKill(dir)
+      const signal = await runAndKill(writer, dir)
       t.equal(signal, 'SIGKILL', `round ${round}: the writer was killed, not stopped by an error`)
       t.same(tornRecords(dir), [], `round ${round}: every record file on disk is whole`)
     }
   }
   await Promise.all(Array.from({ length: LANES }, lane))
+  t.comment(`${ROUNDS} rounds in ${Date.now() - started} ms`)
   t.same(tornRecords(dir), [], 'after the last kill, every record file on disk is whole')
 
   const storage = directoryStorage(dir, { sweepInterval: 0 })
@@ -104,10 +131,13 @@ test('records written by a process killed with SIGKILL at random moments always 
 
   // Temp files of killed writes are not records; the sweeper removes them once they are stale.
   const temps = files(dir).filter((file) => file.endsWith('.tmp'))
-  t.comment(`${temps.length} temp files left by killed writes`)
+  const locks = files(dir).filter((file) => file.endsWith('.lock'))
+  t.comment(`${temps.length} temp files and ${locks.length} key locks left by killed writes`)
   const old = new Date(Date.now() - 3_600_000)
+  // Locks of dead writers are broken at once; temp files once they are old.
   for (const file of temps) utimesSync(file, old, old)
   while (await storage.sweep() > 0);
   t.same(files(dir).filter((file) => file.endsWith('.tmp')), [], 'no temp file is left after a sweep')
+  t.same(files(dir).filter((file) => file.endsWith('.lock')), [], 'nor a lock of a killed writer')
   t.equal(files(dir).length, found, 'one file per surviving record')
 })

@@ -1,4 +1,4 @@
-import { formatStamp, parseStamp, type Stamp } from './envelope.js'
+import { base36, formatStamp, parseStamp, type Stamp } from './envelope.js'
 
 // What a server-side storage holds for one session:
 //   1:<created>:<last seen>:<expires>:<version>:<serialized payload>
@@ -14,7 +14,7 @@ export interface SessionRecord {
 }
 
 export function formatRecord (record: SessionRecord): string {
-  return PREFIX + formatStamp(record.stamp) + ':' + record.version.toString(36) + ':' + record.payload
+  return PREFIX + formatStamp(record.stamp) + ':' + base36(record.version) + ':' + record.payload
 }
 
 export function parseRecord (text: string): SessionRecord | null {

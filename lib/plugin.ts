@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunc
 import fp from 'fastify-plugin'
 import Type, { type Static } from 'typebox'
 import type { SessionStorage } from '../storages/storage.js'
-import { SessionContainer, type Registry } from './container.js'
+import { kFlush, kLoad, SessionContainer, type Registry } from './container.js'
 import { FST_SESSIONS_DUPLICATE, FST_SESSIONS_UNKNOWN } from './errors.js'
 import { parseOptions } from './options.js'
 import { readCookie } from './transport.js'
@@ -10,9 +10,9 @@ import { providerOf, type InvalidReason, type Provider, type SessionProvider } f
 
 export const SessionsOptionsSchema = Type.Object({
   /** The session providers, made by cookieSession() and headerSession(). */
-  providers: Type.Array(Type.Unsafe<SessionProvider<any>>(Type.Object({})), { minItems: 1 }),
+  providers: Type.Array(Type.Unsafe<SessionProvider<unknown>>(Type.Object({})), { minItems: 1 }),
   /** Told of every session that was sent but reads as absent, with the reason (for metrics). */
-  onInvalid: Type.Optional(Type.Unsafe<(reason: InvalidReason, request: FastifyRequest, provider: SessionProvider<any>) => void>(
+  onInvalid: Type.Optional(Type.Unsafe<(reason: InvalidReason, request: FastifyRequest, provider: SessionProvider<unknown>) => void>(
     Type.Function([], Type.Unknown())
   )),
 }, { additionalProperties: false })
@@ -50,7 +50,7 @@ async function sessionsPlugin (fastify: FastifyInstance, input: SessionsOptions)
   const lookup = new Map<unknown, number>()
   providers.forEach((p, index) => lookup.set(p, index).set(p.name, index))
   const cookieProviders = providers.map((p, index) => [p, index] as const).filter(([p]) => p.carrier.kind === 'cookie')
-  const headerProviders = providers.map((p, index) => [p, index] as const).filter(([p]) => p.carrier.kind === 'header')
+  const headerProviders = providers.flatMap((p, index) => p.carrier.kind === 'header' ? [[p.carrier.lowerName, index] as const] : [])
   const onInvalid = options.onInvalid
 
   // Route selections are few and fixed: resolve each config list once.
@@ -97,37 +97,29 @@ async function sessionsPlugin (fastify: FastifyInstance, input: SessionsOptions)
     request.sessions = container
     const headers = request.headers
     let pending: Array<Promise<void>> | undefined
-    let allowed: readonly boolean[] | null | undefined
     let now = 0
     const cookieHeader = headers.cookie
-    if (cookieHeader !== undefined && cookieProviders.length > 0) {
+    if (cookieHeader !== undefined) {
       for (const [p, index] of cookieProviders) {
         const raw = readCookie(cookieHeader, p.name)
         if (raw === undefined || raw === '') continue
-        allowed ??= container.allowed()
-        if (allowed !== null && allowed[index] !== true) continue
-        now ||= Date.now()
-        if (p.serverSide) (pending ??= []).push(container.loadServer(index, raw, now))
-        else container.loadClient(index, raw, now)
+        const loading = container[kLoad](index, raw, now ||= Date.now())
+        if (loading !== undefined) (pending ??= []).push(loading)
       }
     }
-    for (const [p, index] of headerProviders) {
-      const value = headers[p.carrier.kind === 'header' ? p.carrier.lowerName : '']
+    for (const [name, index] of headerProviders) {
+      const value = headers[name]
       const raw = Array.isArray(value) ? value[0] : value
       if (raw === undefined || raw === '') continue
-      allowed ??= container.allowed()
-      if (allowed !== null && allowed[index] !== true) continue
-      now ||= Date.now()
-      if (p.serverSide) (pending ??= []).push(container.loadServer(index, raw, now))
-      else container.loadClient(index, raw, now)
+      const loading = container[kLoad](index, raw, now ||= Date.now())
+      if (loading !== undefined) (pending ??= []).push(loading)
     }
     if (pending === undefined) return next()
     Promise.all(pending).then(() => next(), next)
   }
 
   const onSend: onSendHookHandler = function (request, _reply, payload, next) {
-    const container = request.sessions
-    const writing = container?.flush()
+    const writing = request.sessions?.[kFlush]()
     if (writing === undefined) return next(null, payload)
     writing.then(() => next(null, payload), next)
   }

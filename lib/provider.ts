@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache'
 import type { Static, TSchema } from 'typebox'
 import { Compile, type Validator } from 'typebox/compile'
 import type { SessionStorage } from '../storages/storage.js'
@@ -76,7 +77,7 @@ export class Provider<T = unknown> implements SessionProvider<T> {
   private readonly validator: Validator
   // Server-side idle refreshes done by this process, by key: touch moves the storage's expiry
   // without rewriting the record, so the record alone cannot say a refresh just happened.
-  private readonly touchedAt = new Map<string, number>()
+  private readonly touchedAt = new LRUCache<string, number>({ max: 10_000 })
 
   constructor (name: string, schema: TSchema, carrier: Transport, options: CookieSessionOptions<T> & { cookie?: CookieOptions }) {
     this.name = name
@@ -88,7 +89,8 @@ export class Provider<T = unknown> implements SessionProvider<T> {
     this.serializer = options.serializer ?? jsonSerializer(schema) as SessionSerializer<T>
     this.transformers = [...(options.transformers ?? [])]
     this.identity = options.identity ?? defaultIdentity
-    this.idPattern = options.idPattern ?? DEFAULT_ID_PATTERN
+    // Without g and y, whose lastIndex would make test() alternate between requests.
+    this.idPattern = options.idPattern === undefined ? DEFAULT_ID_PATTERN : new RegExp(options.idPattern.source, options.idPattern.flags.replace(/[gy]/g, ''))
     const maxAge = options.maxAge === undefined ? DEFAULT_MAX_AGE : options.maxAge
     this.maxAge = maxAge === null ? null : maxAge * 1000
     this.idleTimeout = options.idleTimeout == null ? null : options.idleTimeout * 1000
@@ -104,9 +106,14 @@ export class Provider<T = unknown> implements SessionProvider<T> {
   unwrap (raw: string): string | 'malformed' | 'bad-signature' {
     let value = this.carrier.kind === 'cookie' ? this.carrier.decode(raw) : raw
     if (value === null) return 'malformed'
-    for (let i = this.transformers.length - 1; i >= 0; i--) {
-      value = (this.transformers[i] as SessionTransportTransformer).transformRead(value)
-      if (value === null) return 'bad-signature'
+    // A transformer must not throw on client input; one that does (a user's own) rejects the value.
+    try {
+      for (let i = this.transformers.length - 1; i >= 0; i--) {
+        value = (this.transformers[i] as SessionTransportTransformer).transformRead(value)
+        if (value === null) return 'bad-signature'
+      }
+    } catch {
+      return 'bad-signature'
     }
     return value
   }
@@ -207,7 +214,6 @@ export class Provider<T = unknown> implements SessionProvider<T> {
   }
 
   markTouched (key: string, now: number): void {
-    if (this.touchedAt.size >= 10_000) this.touchedAt.clear()
     this.touchedAt.set(key, now)
   }
 

@@ -1,7 +1,7 @@
 import Type, { type Static, type TSchema } from 'typebox'
 import Value from 'typebox/value'
 import { encodeUri } from './cookie-encoding.js'
-import { optionsError, parseOptions } from './options.js'
+import { isPlainObject, optionsError, parseOptions } from './options.js'
 import type { SessionSerializer } from './serializer.js'
 
 // Ktor's tagged query format (SessionSerializerReflection, Ktor 1.x/2.x's default, and
@@ -222,12 +222,6 @@ function compile (schema: unknown, order: 'sorted' | 'declaration'): Node {
 // ---- writing ----
 
 class Unfaithful extends Error {}
-
-function isPlainObject (value: unknown): value is Record<string, unknown> {
-  if (!isObject(value)) return false
-  const proto = Object.getPrototypeOf(value)
-  return proto === Object.prototype || proto === null
-}
 
 function where (path: string): string {
   return path === '' ? 'the top level' : path
@@ -473,7 +467,8 @@ export function ktorSerializer<S extends TSchema> (schema: S, options: KtorSeria
       } catch (err) {
         if (err instanceof Unfaithful) throw new Error(`${LABEL}: ${err.message}`)
         // encodeURI throws URIError on a lone surrogate, which UTF-8 cannot carry.
-        throw new Error(`${LABEL}: a string holds an unpaired surrogate, which UTF-8 cannot carry`)
+        if (err instanceof URIError) throw new Error(`${LABEL}: a string holds an unpaired surrogate, which UTF-8 cannot carry`)
+        throw err
       }
       let back: unknown
       try {

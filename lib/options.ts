@@ -17,7 +17,8 @@ function validatorOf (schema: TSchema): Validator {
   return validator
 }
 
-function isPlainObject (value: unknown): value is Record<string, unknown> {
+/** An object literal (or a null-prototype object): not an array, a class instance, a Date, a Map. */
+export function isPlainObject (value: unknown): value is Record<string, unknown> {
   if (value === null || typeof value !== 'object') return false
   const proto = Object.getPrototypeOf(value)
   return proto === Object.prototype || proto === null

@@ -1,4 +1,5 @@
 import type { TSchema, Static } from 'typebox'
+import { isPlainObject } from './options.js'
 
 /**
  * Turns a session payload into text and back. `serialize` throws when the value cannot be carried
@@ -11,11 +12,6 @@ export interface SessionSerializer<T> {
 }
 
 type Writer = (value: unknown, path: string) => string
-
-function isPlainObject (value: object): boolean {
-  const proto = Object.getPrototypeOf(value)
-  return proto === Object.prototype || proto === null
-}
 
 function describe (value: unknown): string {
   if (value === undefined) return 'undefined'

@@ -243,9 +243,14 @@ export async function buildDemo (options: DemoOptions = {}): Promise<FastifyInst
 </tr>`
     })
     const cookies = parseCookies(request.headers.cookie)
+    // A server-side id is a credential: a page that printed it whole would hand it to any script
+    // on this origin, defeating HttpOnly. Its first characters are enough to tell ids apart.
+    const shown = (name: string, value: string): string => name === login.name
+      ? value.slice(0, 6) + '… (id hidden)'
+      : value.length > 160 ? value.slice(0, 160) + '…' : value
     const cookieRows = cookies.map(([name, value]) => html`<tr data-cookie="${name}">
   <td><code>${name}</code></td><td>${Buffer.byteLength(value)}</td>
-  <td class="value"><code>${value.length > 160 ? value.slice(0, 160) + '…' : value}</code></td>
+  <td class="value"><code>${shown(name, value)}</code></td>
 </tr>`)
     const reasons = ignored.get(request) ?? []
     const underShop = request.url.startsWith('/shop')

@@ -227,6 +227,10 @@ test('the sessions page shows each session and the cookies received, and never a
     t.notMatch(res.body, key.toString('hex'))
     t.notMatch(res.body, key.toString('base64'))
   }
+  const id = browser.jar.get('LOGIN_SESSION')?.value ?? ''
+  t.equal(id.length, 43)
+  t.notOk(res.body.includes(id), 'the login id is not printed whole: a script on the page could take it')
+  t.ok(res.body.includes(id.slice(0, 6) + '… (id hidden)'))
 })
 
 test('development keys are announced on every page; real keys are not', async (t) => {

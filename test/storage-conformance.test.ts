@@ -22,10 +22,14 @@ for (const storage of storages) {
     const dir = mkdtempSync(join(tmpdir(), 'fss-conformance-'))
     t.teardown(() => rmSync(dir, { recursive: true, force: true }))
     t.equal(storageConformance.length > 10, true, 'the suite has its cases')
+    const probe = storage.make(dir)
     for (const c of storageConformance) {
-      await t.test(c.name, async (t) => {
+      const skip = c.requires !== undefined && probe[c.requires] === undefined ? `no ${c.requires}` : false
+      await t.test(c.name, { skip }, async (t) => {
         await t.resolves(c.run(() => storage.make(dir)))
       })
     }
+    await probe.close?.()
+    t.same(storageConformance.filter((c) => c.requires !== undefined && probe[c.requires] === undefined).map((c) => c.name), [], 'every built-in storage has every optional method')
   })
 }

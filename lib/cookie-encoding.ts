@@ -23,12 +23,11 @@ function hexValue (c: number): number {
 }
 
 /**
- * Ktor's `decodeURLQueryComponent(plusIsSpace = true)`: reads what every Ktor version wrote
- * (alphanumeric-only, 2.1.3's lenient form, 2.2+). `%` runs decode as UTF-8 with U+FFFD for
- * invalid sequences; a truncated or non-hex escape makes the value unreadable.
+ * Ktor's `decodeURLQueryComponent(plusIsSpace)`: `%` runs decode as UTF-8 with U+FFFD for invalid
+ * sequences; a truncated or non-hex escape makes the text unreadable (null).
  */
-export function decodeUri (text: string): string | null {
-  const spaced = text.indexOf('+') === -1 ? text : text.replaceAll('+', ' ')
+export function decodeQuery (text: string, plusIsSpace: boolean): string | null {
+  const spaced = plusIsSpace && text.indexOf('+') !== -1 ? text.replaceAll('+', ' ') : text
   if (text.indexOf('%') === -1) return spaced
   // The native decoder gives the same string for well-formed escapes of valid UTF-8, ten times
   // faster; it throws on anything else, which the byte-wise reading below then decides.
@@ -53,11 +52,16 @@ export function decodeUri (text: string): string | null {
       }
       out += Buffer.from(bytes).toString('utf8')
     } else {
-      out += c === 43 ? ' ' : text[i]
+      out += plusIsSpace && c === 43 ? ' ' : text[i]
       i++
     }
   }
   return out
+}
+
+/** Reads what every Ktor version wrote with URI_ENCODING (alphanumeric-only, 2.1.3's, 2.2+). */
+export function decodeUri (text: string): string | null {
+  return decodeQuery(text, true)
 }
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/

@@ -1,6 +1,6 @@
 import Type, { type Static, type TSchema } from 'typebox'
 import Value from 'typebox/value'
-import { encodeUri } from './cookie-encoding.js'
+import { decodeQuery, encodeUri } from './cookie-encoding.js'
 import { isPlainObject, optionsError, parseOptions } from './options.js'
 import type { SessionSerializer } from './serializer.js'
 
@@ -53,36 +53,10 @@ export function encodeQueryComponent (value: string): string {
   return encodeURI(value).replace(/%5B|%5D/g, (m) => m === '%5B' ? '[' : ']')
 }
 
-function hexDigit (c: number): number {
-  if (c >= 48 && c <= 57) return c - 48
-  if (c >= 65 && c <= 70) return c - 55
-  if (c >= 97 && c <= 102) return c - 87
-  return -1
-}
-
 /** `decodeURLQueryComponent(plusIsSpace)`: throws on a truncated or non-hex escape, as Ktor does. */
 export function decodeQueryComponent (text: string, plusIsSpace: boolean): string {
-  if (text.indexOf('%') === -1 && (!plusIsSpace || text.indexOf('+') === -1)) return text
-  let out = ''
-  let i = 0
-  while (i < text.length) {
-    const c = text.charCodeAt(i)
-    if (c === 37) {
-      const bytes: number[] = []
-      while (i < text.length && text.charCodeAt(i) === 37) {
-        if (i + 2 >= text.length) throw new Error('incomplete trailing escape')
-        const hi = hexDigit(text.charCodeAt(i + 1))
-        const lo = hexDigit(text.charCodeAt(i + 2))
-        if (hi < 0 || lo < 0) throw new Error('bad escape')
-        bytes.push(hi * 16 + lo)
-        i += 3
-      }
-      out += Buffer.from(bytes).toString('utf8')
-    } else {
-      out += plusIsSpace && c === 43 ? ' ' : text[i]
-      i++
-    }
-  }
+  const out = decodeQuery(text, plusIsSpace)
+  if (out === null) throw new Error('bad escape')
   return out
 }
 

@@ -285,7 +285,8 @@ export class SessionContainer {
       this.#emit(lines, now)
       return undefined
     }
-    return Promise.all(pending).then(() => this.#emit(lines, now))
+    const stored = pending.length === 1 ? pending[0] as Promise<void> : Promise.all(pending)
+    return stored.then(() => this.#emit(lines, now))
   }
 
   async #store (p: Provider, slot: Slot, now: number, lines: Array<[Provider, string | null, Stamp | null]>): Promise<void> {
@@ -302,11 +303,13 @@ export class SessionContainer {
     const expiresAt = p.storageExpiry(stamp, now)
     let written: boolean
     try {
-      const [ok] = await Promise.all([
-        slot.id === null ? storage.write(key, record, expiresAt).then(() => true) : this.#update(p, key, slot.stored, record, expiresAt),
-        ...(slot.stale ?? []).map((k) => storage.invalidate(k)),
-      ])
-      written = ok
+      const writing = slot.id === null ? storage.write(key, record, expiresAt).then(() => true) : this.#update(p, key, slot.stored, record, expiresAt)
+      if (slot.stale === null) {
+        written = await writing
+      } else {
+        const [ok] = await Promise.all([writing, ...slot.stale.map((k) => storage.invalidate(k))])
+        written = ok
+      }
     } catch (error) {
       throw this.#unavailable(p, 'written', error)
     }

@@ -115,7 +115,9 @@ async function sessionsPlugin (fastify: FastifyInstance, input: SessionsOptions)
       if (loading !== undefined) (pending ??= []).push(loading)
     }
     if (pending === undefined) return next()
-    Promise.all(pending).then(() => next(), next)
+    // One server-side session is the common case: its promise alone, without a Promise.all.
+    const loaded = pending.length === 1 ? pending[0] as Promise<void> : Promise.all(pending)
+    loaded.then(() => next(), next)
   }
 
   const onSend: onSendHookHandler = function (request, _reply, payload, next) {

@@ -8,7 +8,8 @@
 //                                     server answers 200 with the expected session behaviour
 //
 // Settings (environment): BENCH_ROUNDS (5), BENCH_DURATION (seconds per measurement, 2),
-// BENCH_WARMUP (seconds, 3), BENCH_CONNECTIONS (10), BENCH_ONLY (scenario ids, comma-separated).
+// BENCH_WARMUP (seconds, 3), BENCH_CONNECTIONS (10), BENCH_PIPELINING (1),
+// BENCH_ONLY (scenario ids, comma-separated).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs'
 import { createConnection, createServer } from 'node:net'
@@ -33,6 +34,7 @@ interface Settings {
   duration: number
   warmup: number
   connections: number
+  pipelining: number
   only: readonly string[] | null
 }
 
@@ -51,6 +53,7 @@ function settings (): Settings {
     duration: number('BENCH_DURATION', 2),
     warmup: number('BENCH_WARMUP', 3),
     connections: Math.round(number('BENCH_CONNECTIONS', 10)),
+    pipelining: Math.round(number('BENCH_PIPELINING', 1)),
     only: only === undefined || only === '' ? null : only.split(',').map((s) => s.trim()),
   }
 }
@@ -175,9 +178,9 @@ interface Measured extends LoadResult {
   cpu: number
 }
 
-async function measure (loader: Loader, server: Server, duration: number, connections: number): Promise<Measured> {
+async function measure (loader: Loader, server: Server, duration: number, connections: number, pipelining = 1): Promise<Measured> {
   const before = await cpuTime(server)
-  const result = await loader.run(request(server, duration, connections))
+  const result = await loader.run(request(server, duration, connections, pipelining))
   const after = await cpuTime(server)
   return { ...result, cpu: (after - before) / Math.max(1, result.total) }
 }
@@ -284,7 +287,7 @@ function machine (pins: Pinning, s: Settings): string {
   const cpu = cpus()[0]?.model ?? 'unknown CPU'
   const pin = pins.server === null ? 'not pinned' : `servers on core ${pins.server}, autocannon and redis-server on core ${pins.load}`
   return `Machine: ${availableParallelism()} cores (${cpu}), Node ${process.version}, ${new Date().toISOString().slice(0, 10)}; ${pin}.\n` +
-    `Method: autocannon, ${s.connections} connections, no pipelining; ${s.warmup} s warm-up per scenario, then ` +
+    `Method: autocannon, ${s.connections} connections, ${s.pipelining === 1 ? 'no pipelining' : `pipelining ${s.pipelining}`}; ${s.warmup} s warm-up per scenario, then ` +
     `${s.rounds} interleaved rounds of ${s.duration} s each; medians over the rounds, each ratio against bare Fastify in the same round. ` +
     '"x bare by CPU" is bare Fastify\'s server CPU time per request over the scenario\'s: the same ratio, steadier when other processes share the machine.'
 }
@@ -334,8 +337,8 @@ async function setup (ids: readonly string[] | null, pins: Pinning, log: (line: 
   return { servers, skipped, dir }
 }
 
-function request (server: Server, duration: number, connections: number): LoadRequest {
-  return { url: `http://127.0.0.1:${server.port}/`, headers: headers(server.cookie), duration, connections, pipelining: 1 }
+function request (server: Server, duration: number, connections: number, pipelining = 1): LoadRequest {
+  return { url: `http://127.0.0.1:${server.port}/`, headers: headers(server.cookie), duration, connections, pipelining }
 }
 
 /** One very short round of a few scenarios: each answers 200 with the expected session behaviour. */
@@ -369,13 +372,13 @@ async function main (): Promise<void> {
   try {
     const loader = startLoader(pins.load)
     log(`warm-up: ${servers.length} scenarios, ${s.warmup} s each`)
-    for (const server of servers) await loader.run(request(server, s.warmup, s.connections))
+    for (const server of servers) await loader.run(request(server, s.warmup, s.connections, s.pipelining))
     const results = new Map<string, Array<{ rps: number, p99: number, ratio: number, cpu: number, cpuRatio: number, failures: number }>>()
     for (let round = 0; round < s.rounds; round++) {
       // Rotate the order, so no scenario always runs right after the same one.
       const order = servers.map((_, i) => servers[(i + round) % servers.length] as Server)
       const measured = new Map<string, Measured>()
-      for (const server of order) measured.set(server.scenario.id, await measure(loader, server, s.duration, s.connections))
+      for (const server of order) measured.set(server.scenario.id, await measure(loader, server, s.duration, s.connections, s.pipelining))
       const bare = measured.get('bare') ?? { rps: NaN, cpu: NaN }
       for (const [id, r] of measured) {
         const list = results.get(id) ?? []

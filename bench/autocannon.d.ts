@@ -6,6 +6,7 @@ declare module 'autocannon' {
     duration?: number
     connections?: number
     pipelining?: number
+    requests?: Array<{ setupRequest?: (request: { headers?: Record<string, string> }) => object }>
   }
   interface Histogram { average: number, p99: number, total: number }
   interface Result {

@@ -4,7 +4,8 @@ import autocannon from 'autocannon'
 
 export interface LoadRequest {
   url: string
-  headers: Record<string, string>
+  /** Cookie headers, one per session, used in turn; empty for requests without a session. */
+  cookies: readonly string[]
   /** Seconds. */
   duration: number
   connections: number
@@ -24,9 +25,19 @@ export interface LoadResult {
 
 function load (request: LoadRequest): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
+    // Requests take the sessions in turn, so concurrent requests rarely share one (as a browser's
+    // requests would not). Every scenario goes through setupRequest, so the load generator does
+    // the same work for each.
+    const sets = request.cookies.map((cookie) => ({ cookie }))
+    let next = 0
     autocannon({
       url: request.url,
-      headers: request.headers,
+      requests: [{
+        setupRequest (req: { headers?: Record<string, string> }) {
+          if (sets.length > 0) req.headers = sets[next++ % sets.length] as Record<string, string>
+          return req
+        },
+      }],
       duration: request.duration,
       connections: request.connections,
       pipelining: request.pipelining,

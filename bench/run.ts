@@ -27,6 +27,10 @@ const RESULTS = fileURLToPath(new URL('bench/results.md', ROOT))
 const START = '<!-- bench:start (written by npm run bench) -->'
 const END = '<!-- bench:end -->'
 
+// Sessions per scenario, used in turn by the load: a browser's requests rarely run concurrently
+// on one session, and concurrent writes to one server-side session are retried conflicts.
+const SESSIONS = 100
+
 const SMOKE_IDS = ['bare', 'none', 'mac-read', 'mac-counter', 'memory-counter', 'secure-session-counter']
 
 interface Settings {
@@ -130,7 +134,7 @@ async function startRedis (core: string | null): Promise<number> {
   throw new Error('redis-server did not start')
 }
 
-interface Server { scenario: Scenario, port: number, cookie: string, child: ChildProcess }
+interface Server { scenario: Scenario, port: number, cookie: string, cookies: string[], child: ChildProcess }
 
 async function startServer (scenario: Scenario, core: string | null, env: object): Promise<Server | string> {
   const script = fileURLToPath(new URL('server' + EXT, HERE))
@@ -151,9 +155,11 @@ async function startServer (scenario: Scenario, core: string | null, env: object
   const ready = JSON.parse(line) as { port?: number, unavailable?: string }
   if (ready.unavailable !== undefined) return ready.unavailable
   const port = ready.port as number
-  const cookie = scenario.kind === 'none' ? '' : await prime(port)
+  const cookies: string[] = []
+  if (scenario.kind !== 'none') for (let i = 0; i < SESSIONS; i++) cookies.push(await prime(port))
+  const cookie = cookies[0] ?? ''
   await check(scenario, port, cookie)
-  return { scenario, port, cookie, child }
+  return { scenario, port, cookie, cookies, child }
 }
 
 // A valid session cookie, from the scenario's own /prime route.
@@ -338,7 +344,7 @@ async function setup (ids: readonly string[] | null, pins: Pinning, log: (line: 
 }
 
 function request (server: Server, duration: number, connections: number, pipelining = 1): LoadRequest {
-  return { url: `http://127.0.0.1:${server.port}/`, headers: headers(server.cookie), duration, connections, pipelining }
+  return { url: `http://127.0.0.1:${server.port}/`, cookies: server.cookies, duration, connections, pipelining }
 }
 
 /** One very short round of a few scenarios: each answers 200 with the expected session behaviour. */

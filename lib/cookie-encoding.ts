@@ -5,6 +5,7 @@ export type CookieEncoding = 'uri' | 'base64' | 'dquotes' | 'raw'
 
 const URI_EXTRA = /[!'()*]|%20/g
 const URI_EXTRA_MAP: Record<string, string> = { '!': '%21', "'": '%27', '(': '%28', ')': '%29', '*': '%2A', '%20': '+' }
+const URI_EXTRA_INPUT = /[!'()* ]/
 
 /**
  * Ktor 2.2+ `encodeURLParameter(spaceToPlus = true)`: keeps `A-Z a-z 0-9 - . _ ~`, writes a space
@@ -12,7 +13,9 @@ const URI_EXTRA_MAP: Record<string, string> = { '!': '%21', "'": '%27', '(': '%2
  * `! ' ( ) *` and the space; lone surrogates (which it throws on) are refused by the caller.
  */
 export function encodeUri (value: string): string {
-  return encodeURIComponent(value).replace(URI_EXTRA, (m) => URI_EXTRA_MAP[m] as string)
+  const encoded = encodeURIComponent(value)
+  // Most values hold none of those characters: skip the second pass over the longer output.
+  return URI_EXTRA_INPUT.test(value) ? encoded.replace(URI_EXTRA, (m) => URI_EXTRA_MAP[m] as string) : encoded
 }
 
 function hexValue (c: number): number {

@@ -269,12 +269,12 @@ function targets (rows: readonly Row[], byCpu = false): Target[] {
 
 function table (rows: readonly Row[]): string {
   const lines = [
-    '| scenario | req/s (median) | p99 ms | x bare | server CPU µs/req | x bare by CPU |',
+    '| scenario | req/s (median) | p99 ms (autocannon: whole ms) | x bare | server CPU µs/req | x bare by CPU |',
     '|---|---:|---:|---:|---:|---:|',
   ]
   for (const row of rows) {
     const flag = row.failures > 0 ? ` (${row.failures} non-2xx/errors)` : ''
-    lines.push(`| ${row.scenario.label}${flag} | ${Math.round(row.rps)} | ${row.p99.toFixed(2)} | ${row.ratio.toFixed(2)} | ` +
+    lines.push(`| ${row.scenario.label}${flag} | ${Math.round(row.rps)} | ${row.p99.toFixed(0)} | ${row.ratio.toFixed(2)} | ` +
       `${row.cpu.toFixed(1)} | ${row.cpuRatio.toFixed(2)} |`)
   }
   return lines.join('\n')

@@ -136,7 +136,7 @@ async function startRedis (core: string | null): Promise<number> {
 
 interface Server { scenario: Scenario, port: number, cookie: string, cookies: string[], child: ChildProcess }
 
-async function startServer (scenario: Scenario, core: string | null, env: object): Promise<Server | string> {
+async function startServer (scenario: Scenario, core: string | null, env: object, sessions: number): Promise<Server | string> {
   const script = fileURLToPath(new URL('server' + EXT, HERE))
   const [command, args] = pinned(core, process.execPath, [...nodeFlags(), script, scenario.id])
   const child = track(spawn(command, args, {
@@ -156,7 +156,7 @@ async function startServer (scenario: Scenario, core: string | null, env: object
   if (ready.unavailable !== undefined) return ready.unavailable
   const port = ready.port as number
   const cookies: string[] = []
-  if (scenario.kind !== 'none') for (let i = 0; i < SESSIONS; i++) cookies.push(await prime(port))
+  if (scenario.kind !== 'none') for (let i = 0; i < sessions; i++) cookies.push(await prime(port))
   const cookie = cookies[0] ?? ''
   await check(scenario, port, cookie)
   return { scenario, port, cookie, cookies, child }
@@ -319,7 +319,7 @@ function writeResults (section: string): void {
 
 export interface SmokeReport { checked: string[], skipped: string[] }
 
-async function setup (ids: readonly string[] | null, pins: Pinning, log: (line: string) => void): Promise<{ servers: Server[], skipped: string[], dir: string }> {
+async function setup (ids: readonly string[] | null, pins: Pinning, log: (line: string) => void, sessions = SESSIONS): Promise<{ servers: Server[], skipped: string[], dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'fastify-sessions-bench-'))
   const chosen = scenarios.filter((s) => ids === null || ids.includes(s.id))
   const skipped: string[] = []
@@ -332,7 +332,7 @@ async function setup (ids: readonly string[] | null, pins: Pinning, log: (line: 
   const runnable = chosen.filter((s) => s.redis !== true || redisPort !== undefined)
   for (const s of chosen) if (!runnable.includes(s)) skipped.push(s.id)
   // Started side by side: most of a server's start-up is loading modules.
-  const started = await Promise.all(runnable.map((scenario) => startServer(scenario, pins.server, env)))
+  const started = await Promise.all(runnable.map((scenario) => startServer(scenario, pins.server, env, sessions)))
   const servers: Server[] = []
   started.forEach((server, i) => {
     const id = (runnable[i] as Scenario).id
@@ -351,7 +351,7 @@ function request (server: Server, duration: number, connections: number, pipelin
 export async function smoke (log: (line: string) => void = () => {}): Promise<SmokeReport> {
   // Not pinned: it checks behaviour, and starts faster spread over every core.
   const pins: Pinning = { server: null, load: null }
-  const { servers, skipped, dir } = await setup(SMOKE_IDS, pins, log)
+  const { servers, skipped, dir } = await setup(SMOKE_IDS, pins, log, 2)
   try {
     const loader = startLoader(pins.load)
     for (const server of servers) {

@@ -41,6 +41,12 @@ const NOT_HEADER_SAFE = /[^\t\x20-\x7e\x80-\xff]/
 // How far ahead of this server's clock a client-side stamp may be (other servers' clocks).
 const CLOCK_SKEW = 60_000
 
+/** A client-side value past its transformers and envelope: its payload text and times. */
+interface Verified {
+  text: string
+  stamp: Stamp | null
+}
+
 /** What a client-side value holds once read. */
 export interface Opened {
   value: unknown
@@ -78,6 +84,13 @@ export class Provider<T = unknown> implements SessionProvider<T> {
   // Server-side idle refreshes done by this process, by key: touch moves the storage's expiry
   // without rewriting the record, so the record alone cannot say a refresh just happened.
   private readonly touchedAt = new LRUCache<string, number>({ max: 10_000 })
+  // Client-side values this process wrote or verified, by their exact transport form. A hit skips
+  // the decoding and the transformers (a MAC, a decryption) but never the clocks or the schema:
+  // only values that passed the transformers get in, so a client cannot fill it with its own.
+  private readonly verified = new LRUCache<string, Verified>({
+    maxSize: 4 * 1024 * 1024,
+    sizeCalculation: (entry, raw) => raw.length + entry.text.length + 64,
+  })
 
   constructor (name: string, schema: TSchema, carrier: Transport, options: CookieSessionOptions<T> & { cookie?: CookieOptions }) {
     this.name = name
@@ -147,18 +160,25 @@ export class Provider<T = unknown> implements SessionProvider<T> {
 
   /** Reads a client-side value through the whole pipeline. */
   open (raw: string, now: number): Opened | InvalidReason {
-    const inner = this.unwrap(raw)
-    if (inner === 'malformed' || inner === 'bad-signature') return inner
-    if (!this.envelope) {
-      const parsed = this.parse(inner)
-      return typeof parsed === 'string' ? parsed : { value: parsed.value, text: inner, stamp: null }
+    let verified = this.verified.get(raw)
+    if (verified === undefined) {
+      const inner = this.unwrap(raw)
+      if (inner === 'malformed' || inner === 'bad-signature') return inner
+      if (this.envelope) {
+        const opened = openEnvelope(this.prefix, inner)
+        if (typeof opened === 'string') return opened
+        verified = { text: opened.rest, stamp: opened.stamp }
+      } else {
+        verified = { text: inner, stamp: null }
+      }
+      this.verified.set(raw, verified)
     }
-    const opened = openEnvelope(this.prefix, inner)
-    if (typeof opened === 'string') return opened
-    const reason = this.expiry(opened.stamp, now)
-    if (reason !== null) return reason
-    const parsed = this.parse(opened.rest)
-    return typeof parsed === 'string' ? parsed : { value: parsed.value, text: opened.rest, stamp: opened.stamp }
+    if (verified.stamp !== null) {
+      const reason = this.expiry(verified.stamp, now)
+      if (reason !== null) return reason
+    }
+    const parsed = this.parse(verified.text)
+    return typeof parsed === 'string' ? parsed : { value: parsed.value, text: verified.text, stamp: verified.stamp }
   }
 
   /**
@@ -199,6 +219,8 @@ export class Provider<T = unknown> implements SessionProvider<T> {
       const size = this.carrier.size(out)
       if (size > MAX_COOKIE_BYTES) throw new FST_SESSIONS_TOO_LARGE(this.name, size)
     }
+    // The client sends this value back next: remembering it spares that request the verification.
+    this.verified.set(out, { text, stamp: this.envelope ? stamp : null })
     return out
   }
 

@@ -4,42 +4,20 @@
 // acknowledged with a 2xx is read back at the end. (test/storage-directory.test.ts covers the
 // storage alone.) Needs the right to mount a small tmpfs; skipped with a notice otherwise.
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync, unlinkSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import Type from 'typebox'
 import { cookieSession } from '../lib/index.js'
 import { directoryStorage } from '../storages/directory.js'
 import { buildApp, cookiesOf } from './helpers/app.js'
+import { canMount, mountTmpfs } from './helpers/tmpfs.js'
 
-const canMount = ((): boolean => {
-  const probe = mkdtempSync(join(tmpdir(), 'fss-mount-probe-'))
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', probe], { stdio: 'ignore' })
-    execFileSync('umount', [probe], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  } finally {
-    rmSync(probe, { recursive: true, force: true })
-  }
-})()
 const skip = canMount ? false : 'mounting a tmpfs is not permitted here (run as root, or with CAP_SYS_ADMIN): directory faults not tested'
 if (skip !== false) {
   t.comment(`!!! ${skip} !!!`)
   // CI runs as root on a machine that can mount: there, a skip would hide a missing check.
   if (process.env['CI'] !== undefined) t.fail(`under CI the directory fault tests must run: ${skip}`)
-}
-
-/** A tmpfs of `size`, unmounted and removed in teardown. */
-function mountTmpfs (t: Test, size: string): string {
-  const mountPoint = mkdtempSync(join(tmpdir(), 'fss-faults-'))
-  t.teardown(() => rmSync(mountPoint, { recursive: true, force: true }))
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', mountPoint], { stdio: 'ignore' })
-  // Runs before the removal above: tap runs teardowns last registered first.
-  t.teardown(() => { execFileSync('umount', ['-l', mountPoint], { stdio: 'ignore' }) })
-  return mountPoint
 }
 
 async function sessionApp (t: Test, dir: string) {

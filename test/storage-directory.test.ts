@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { test, type Test } from 'tap'
 import { directoryStorage } from '../storages/directory.js'
+import { canMount, mountTmpfs } from './helpers/tmpfs.js'
 
 const HOUR = 3_600_000
 const RECORD = /^[0-9a-f]{64}$/
@@ -352,29 +353,7 @@ test('a file where a folder should be makes writes reject, and they recover once
   t.equal(await storage.read('k'), 'v2')
 })
 
-// Mounting a tmpfs gives a real read-only or full file system; it needs the right to mount.
-const canMount = ((): boolean => {
-  const probe = mkdtempSync(join(tmpdir(), 'fss-mount-probe-'))
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', probe], { stdio: 'ignore' })
-    execFileSync('umount', [probe], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  } finally {
-    rmSync(probe, { recursive: true, force: true })
-  }
-})()
 const isRoot = process.getuid?.() === 0
-
-/** A tmpfs mounted for the test, unmounted in teardown. */
-function mountTmpfs (t: Test, size: string): string {
-  const mountPoint = tempDir(t, 'fss-tmpfs-')
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', mountPoint], { stdio: 'ignore' })
-  // Registered after tempDir's teardown, so it runs first (tap runs teardowns in reverse order).
-  t.teardown(() => { execFileSync('umount', ['-l', mountPoint], { stdio: 'ignore' }) })
-  return mountPoint
-}
 
 if (!canMount && process.env['CI'] !== undefined) {
   // CI runs as root on a machine that can mount: there, a skip would hide a missing check.

@@ -3,7 +3,6 @@ import type { Stamp } from './envelope.js'
 import {
   FST_SESSIONS_ALREADY_SENT, FST_SESSIONS_CONFLICT, FST_SESSIONS_OPTIONS, FST_SESSIONS_STORAGE_UNAVAILABLE, FST_SESSIONS_UNKNOWN,
 } from './errors.js'
-import { storageKey } from './identity.js'
 import type { InvalidReason, Provider, SessionProvider } from './provider.js'
 import { formatRecord, parseRecord } from './record.js'
 import type { CookieTransport } from './transport.js'
@@ -222,7 +221,7 @@ export class SessionContainer {
     const id = p.unwrap(raw)
     if (id === 'malformed' || id === 'bad-signature') return this.#registry.invalid(id, this.#request, p)
     if (!p.idPattern.test(id)) return this.#registry.invalid('malformed', this.#request, p)
-    const key = storageKey(p.name, id)
+    const key = p.keyOf(id)
     const storage = p.storage as NonNullable<Provider['storage']>
     let text: string | null
     try {
@@ -296,7 +295,7 @@ export class SessionContainer {
     if (id === null || key === null) {
       id = p.identity()
       if (!p.idPattern.test(id)) throw new FST_SESSIONS_OPTIONS(`identity() of "${p.name}" made an id that its idPattern refuses`)
-      key = storageKey(p.name, id)
+      key = p.keyOf(id)
     }
     const stamp = slot.stamp as Stamp
     const record = formatRecord({ stamp: { created: stamp.created, seen: now, expires: stamp.expires }, version: slot.version + 1, payload: slot.text })

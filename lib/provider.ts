@@ -5,7 +5,7 @@ import type { SessionStorage } from '../storages/storage.js'
 import type { SessionTransportTransformer } from '../transformers/transformer.js'
 import { envelopePrefix, openEnvelope, sealEnvelope, type Stamp } from './envelope.js'
 import { FST_SESSIONS_INVALID_PAYLOAD, FST_SESSIONS_OPTIONS, FST_SESSIONS_TOO_LARGE } from './errors.js'
-import { DEFAULT_ID_PATTERN, defaultIdentity } from './identity.js'
+import { DEFAULT_ID_PATTERN, defaultIdentity, storageKey } from './identity.js'
 import { optionsError, parseOptions } from './options.js'
 import {
   CookieSessionOptionsSchema, DEFAULT_MAX_AGE, HeaderSessionOptionsSchema,
@@ -84,6 +84,9 @@ export class Provider<T = unknown> implements SessionProvider<T> {
   // Server-side idle refreshes done by this process, by key: touch moves the storage's expiry
   // without rewriting the record, so the record alone cannot say a refresh just happened.
   private readonly touchedAt = new LRUCache<string, number>({ max: 10_000 })
+  // Storage keys of recently seen ids: a SHA-256 per request is a measurable share of a
+  // server-side read, and the same ids come back request after request.
+  private readonly keys = new LRUCache<string, string>({ max: 10_000 })
   // Client-side values this process wrote or verified, by their exact transport form. A hit skips
   // the decoding and the transformers (a MAC, a decryption) but never the clocks or the schema:
   // only values that passed the transformers get in, so a client cannot fill it with its own.
@@ -229,6 +232,16 @@ export class Provider<T = unknown> implements SessionProvider<T> {
     const idle = this.idleTimeout === null ? null : now + this.idleTimeout
     if (stamp.expires === null) return idle
     return idle === null ? stamp.expires : Math.min(idle, stamp.expires)
+  }
+
+  /** The storage key of an id (a hash of the provider name and the id). */
+  keyOf (id: string): string {
+    let key = this.keys.get(id)
+    if (key === undefined) {
+      key = storageKey(this.name, id)
+      this.keys.set(id, key)
+    }
+    return key
   }
 
   touched (key: string): number {

@@ -141,6 +141,17 @@ async function fastifySession (kind: Kind, store?: unknown): Promise<FastifyInst
   return fastify
 }
 
+async function secureSession (kind: Kind): Promise<FastifyInstance> {
+  const fastify = app()
+  await fastify.register(await peer('@fastify/secure-session'), {
+    key: KEY,
+    cookieName: 'S',
+    cookie: { path: '/', httpOnly: true, sameSite: 'lax' },
+  })
+  peerRoutes(fastify, kind)
+  return fastify
+}
+
 function redisPortOf (env: Environment): number {
   if (env.redisPort === undefined) throw new Error('this scenario needs redis-server')
   return env.redisPort
@@ -245,32 +256,14 @@ export const scenarios: readonly Scenario[] = [
     label: '@fastify/secure-session counter',
     kind: 'counter',
     ours: false,
-    async build () {
-      const fastify = app()
-      await fastify.register(await peer('@fastify/secure-session'), {
-        key: KEY,
-        cookieName: 'S',
-        cookie: { path: '/', httpOnly: true, sameSite: 'lax' },
-      })
-      peerRoutes(fastify, 'counter')
-      return fastify
-    },
+    build: () => secureSession('counter'),
   },
   {
     id: 'secure-session-read',
     label: '@fastify/secure-session read',
     kind: 'read',
     ours: false,
-    async build () {
-      const fastify = app()
-      await fastify.register(await peer('@fastify/secure-session'), {
-        key: KEY,
-        cookieName: 'S',
-        cookie: { path: '/', httpOnly: true, sameSite: 'lax' },
-      })
-      peerRoutes(fastify, 'read')
-      return fastify
-    },
+    build: () => secureSession('read'),
   },
   {
     id: 'session-memory-counter',

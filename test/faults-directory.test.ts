@@ -7,10 +7,8 @@ import { execFileSync } from 'node:child_process'
 import { writeFileSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import Type from 'typebox'
-import { cookieSession } from '../lib/index.js'
 import { directoryStorage } from '../storages/directory.js'
-import { buildApp, cookiesOf } from './helpers/app.js'
+import { acknowledgingApp, check503, everyAcknowledgedSessionReadsBack, type AcknowledgingApp } from './helpers/fault-app.js'
 import { canMount, mountTmpfs } from './helpers/tmpfs.js'
 
 const skip = canMount ? false : 'mounting a tmpfs is not permitted here (run as root, or with CAP_SYS_ADMIN): directory faults not tested'
@@ -20,52 +18,8 @@ if (skip !== false) {
   if (process.env['CI'] !== undefined) t.fail(`under CI the directory fault tests must run: ${skip}`)
 }
 
-async function sessionApp (t: Test, dir: string) {
-  const login = cookieSession('LOGIN', Type.Object({ user: Type.String(), n: Type.Integer() }), {
-    storage: directoryStorage(dir),
-    concurrency: 'reject',
-  })
-  const app = await buildApp(t, [login])
-  let users = 0
-  app.post('/login', async (request) => { request.sessions.set(login, { user: `user ${users++}`, n: 0 }); return 'ok' })
-  app.post('/inc', async (request) => {
-    const s = request.sessions.get(login)
-    if (s !== null) request.sessions.set(login, { ...s, n: s.n + 1 })
-    return s
-  })
-  app.get('/me', async (request) => request.sessions.get(login))
-  // Every session the app acknowledged with a 2xx, and what it holds.
-  const acknowledged = new Map<string, { user: string, n: number }>()
-  return {
-    async login () {
-      const response = await app.inject({ method: 'POST', url: '/login' })
-      if (response.statusCode === 200) acknowledged.set(cookiesOf(response.headers['set-cookie']), { user: `user ${users - 1}`, n: 0 })
-      return response
-    },
-    async inc (cookie: string) {
-      const response = await app.inject({ method: 'POST', url: '/inc', headers: { cookie } })
-      const before = acknowledged.get(cookie)
-      if (response.statusCode === 200 && before !== undefined) acknowledged.set(cookie, { ...before, n: before.n + 1 })
-      return response
-    },
-    me: (cookie: string) => app.inject({ url: '/me', headers: { cookie } }),
-    acknowledged,
-  }
-}
-
-function check503 (t: Test, response: { statusCode: number, headers: Record<string, unknown>, json (): { code?: string } }, what: string): void {
-  t.equal(response.statusCode, 503, `${what}: 503`)
-  t.equal(response.json().code, 'FST_SESSIONS_STORAGE_UNAVAILABLE', `${what}: FST_SESSIONS_STORAGE_UNAVAILABLE`)
-  t.equal(response.headers['set-cookie'], undefined, `${what}: no cookie`)
-}
-
-async function everyAcknowledgedSessionReadsBack (t: Test, app: Awaited<ReturnType<typeof sessionApp>>): Promise<void> {
-  const missing: string[] = []
-  for (const [cookie, expected] of app.acknowledged) {
-    const response = await app.me(cookie)
-    if (response.statusCode !== 200 || JSON.stringify(response.json()) !== JSON.stringify(expected)) missing.push(`${expected.user}: ${response.body}`)
-  }
-  t.same(missing, [], `all ${app.acknowledged.size} sessions acknowledged with a 2xx read back as acknowledged`)
+function sessionApp (t: Test, dir: string): Promise<AcknowledgingApp> {
+  return acknowledgingApp(t, directoryStorage(dir))
 }
 
 t.test('a directory that turns read-only answers 503 for writes, serves reads, and recovers when remounted read-write', { skip }, async (t) => {

@@ -3,11 +3,10 @@
 // 503 FST_SESSIONS_STORAGE_UNAVAILABLE (within the storage timeout and a margin, never a hang),
 // the app recovers by itself, and every session acknowledged with a 2xx reads back at the end.
 // (test/redis-plugin.test.ts and test/storage-redis-outage.test.ts cover single outages.)
-import t, { type Test } from 'tap'
-import Type from 'typebox'
-import { cookieSession } from '../lib/index.js'
+import type { LightMyRequestResponse } from 'fastify'
+import t from 'tap'
 import { redisStorage } from '../storages/redis.js'
-import { buildApp, cookiesOf } from './helpers/app.js'
+import { acknowledgingApp, check503, everyAcknowledgedSessionReadsBack } from './helpers/fault-app.js'
 import { redisSkip, startRedis, waitFor } from './helpers/redis.js'
 
 const skip = redisSkip(t)
@@ -15,24 +14,14 @@ const TIMEOUT = 300
 // What a loaded 2-core machine may add to the timeout.
 const MARGIN = 700
 
-interface Reply { statusCode: number, headers: Record<string, unknown>, body: string, json (): any }
+type Reply = LightMyRequestResponse
 
 t.test('Redis paused, killed, restarted and out of memory: prompt 503s, recovery without a restart, no acknowledged session lost', { skip }, async (t) => {
   // Append-only with fsync always: what the server acknowledged survives its restart.
   const server = await startRedis(t, { appendonly: true, args: ['--maxmemory-policy', 'noeviction'] })
   const storage = redisStorage({ url: server.url, timeout: TIMEOUT, prefix: 'faults:' })
-  const login = cookieSession('LOGIN', Type.Object({ user: Type.String(), n: Type.Integer() }), { storage, concurrency: 'reject' })
-  const app = await buildApp(t, [login])
-  let users = 0
-  app.post('/login', async (request) => { request.sessions.set(login, { user: `user ${users++}`, n: 0 }); return 'ok' })
-  app.post('/inc', async (request) => {
-    const s = request.sessions.get(login)
-    if (s !== null) request.sessions.set(login, { ...s, n: s.n + 1 })
-    return s
-  })
-  app.get('/me', async (request) => request.sessions.get(login))
-
-  const acknowledged = new Map<string, { user: string, n: number }>()
+  const app = await acknowledgingApp(t, storage)
+  const acknowledged = app.acknowledged
   const latencies: number[] = []
   async function timed (run: () => Promise<Reply>): Promise<Reply> {
     const started = Date.now()
@@ -40,23 +29,9 @@ t.test('Redis paused, killed, restarted and out of memory: prompt 503s, recovery
     if (response.statusCode === 503) latencies.push(Date.now() - started)
     return response
   }
-  const doLogin = () => timed(async () => {
-    const response = await app.inject({ method: 'POST', url: '/login' })
-    if (response.statusCode === 200) acknowledged.set(cookiesOf(response.headers['set-cookie']), { user: `user ${users - 1}`, n: 0 })
-    return response
-  })
-  const inc = (cookie: string) => timed(async () => {
-    const response = await app.inject({ method: 'POST', url: '/inc', headers: { cookie } })
-    const before = acknowledged.get(cookie)
-    if (response.statusCode === 200 && before !== undefined) acknowledged.set(cookie, { ...before, n: before.n + 1 })
-    return response
-  })
-  const me = (cookie: string) => timed(() => app.inject({ url: '/me', headers: { cookie } }))
-  function unavailable (t: Test, response: Reply, what: string): void {
-    t.equal(response.statusCode, 503, `${what}: 503`)
-    t.equal(response.json().code, 'FST_SESSIONS_STORAGE_UNAVAILABLE', `${what}: FST_SESSIONS_STORAGE_UNAVAILABLE`)
-    t.equal(response.headers['set-cookie'], undefined, `${what}: no cookie`)
-  }
+  const doLogin = () => timed(() => app.login())
+  const inc = (cookie: string) => timed(() => app.inc(cookie))
+  const me = (cookie: string) => timed(() => app.me(cookie))
   const recovered = (what: string) => waitFor(what, async () => (await doLogin()).statusCode === 200 ? true : undefined, 15_000, 100)
 
   for (let i = 0; i < 20; i++) t.equal((await doLogin()).statusCode, 200)
@@ -65,9 +40,9 @@ t.test('Redis paused, killed, restarted and out of memory: prompt 503s, recovery
 
   await t.test('paused (SIGSTOP): 503 within the timeout, then recovery on SIGCONT', async (t) => {
     server.pause()
-    unavailable(t, await doLogin(), 'a login')
-    unavailable(t, await inc(cookie), 'a change')
-    unavailable(t, await me(cookie), 'a read')
+    check503(t, await doLogin(), 'a login')
+    check503(t, await inc(cookie), 'a change')
+    check503(t, await me(cookie), 'a read')
     server.resume()
     await recovered('logins to work after SIGCONT')
     t.equal((await inc(cookie)).statusCode, 200, 'changes work again')
@@ -75,9 +50,9 @@ t.test('Redis paused, killed, restarted and out of memory: prompt 503s, recovery
 
   await t.test('killed (SIGKILL): prompt 503s; restarted: recovery without restarting the app', async (t) => {
     await server.kill()
-    unavailable(t, await doLogin(), 'a login')
-    unavailable(t, await inc(cookie), 'a change')
-    unavailable(t, await me(cookie), 'a read')
+    check503(t, await doLogin(), 'a login')
+    check503(t, await inc(cookie), 'a change')
+    check503(t, await me(cookie), 'a read')
     await server.restart()
     await recovered('logins to work after the restart')
     t.equal((await me(cookie)).json().n, acknowledged.get(cookie)?.n, 'a session acknowledged before the crash is still there')
@@ -93,8 +68,8 @@ t.test('Redis paused, killed, restarted and out of memory: prompt 503s, recovery
     await server.call('CONFIG', 'SET', 'maxmemory', limit)
     t.teardown(() => server.call('CONFIG', 'SET', 'maxmemory', '0').catch(() => {}))
     const refused = await doLogin()
-    unavailable(t, refused, 'a login')
-    unavailable(t, await inc(cookie), 'a change (compare-and-write script)')
+    check503(t, refused, 'a login')
+    check503(t, await inc(cookie), 'a change (compare-and-write script)')
     const read = await me(cookie)
     t.equal(read.statusCode, 200, 'reads of existing sessions still work')
     t.equal(read.json().n, acknowledged.get(cookie)?.n)
@@ -102,18 +77,13 @@ t.test('Redis paused, killed, restarted and out of memory: prompt 503s, recovery
     t.equal((await doLogin()).statusCode, 200, 'logins work again once maxmemory is raised')
 
     await server.call('CONFIG', 'SET', 'maxmemory', limit)
-    unavailable(t, await doLogin(), 'a login, out of memory again')
+    check503(t, await doLogin(), 'a login, out of memory again')
     await server.call('DEL', 'filler')
     await recovered('logins to work once keys are freed')
     t.equal((await inc(cookie)).statusCode, 200, 'changes work again')
   })
 
-  const missing: string[] = []
-  for (const [c, expected] of acknowledged) {
-    const response = await me(c)
-    if (response.statusCode !== 200 || JSON.stringify(response.json()) !== JSON.stringify(expected)) missing.push(`${expected.user}: ${response.body}`)
-  }
-  t.same(missing, [], `all ${acknowledged.size} sessions acknowledged with a 2xx read back as acknowledged`)
+  await everyAcknowledgedSessionReadsBack(t, app)
   const slowest = Math.max(...latencies)
   t.comment(`${latencies.length} 503s; slowest ${slowest} ms, median ${latencies.sort((a, b) => a - b)[latencies.length >> 1]} ms (timeout ${TIMEOUT} ms)`)
   t.ok(latencies.length >= 10, 'the faults were answered with 503s')

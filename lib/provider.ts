@@ -1,4 +1,3 @@
-import { LRUCache } from 'lru-cache'
 import type { Static, TSchema } from 'typebox'
 import { Compile, type Validator } from 'typebox/compile'
 import type { SessionStorage } from '../storages/storage.js'
@@ -11,6 +10,7 @@ import {
   CookieSessionOptionsSchema, DEFAULT_MAX_AGE, HeaderSessionOptionsSchema,
   type CookieOptions, type CookieSessionOptions, type HeaderSessionOptions,
 } from './provider-options.js'
+import { Recent } from './recent.js'
 import { jsonSerializer, type SessionSerializer } from './serializer.js'
 import { CookieTransport, HeaderTransport, isAttributeValue, isToken, type Transport } from './transport.js'
 
@@ -83,17 +83,14 @@ export class Provider<T = unknown> implements SessionProvider<T> {
   private readonly validator: Validator
   // Server-side idle refreshes done by this process, by key: touch moves the storage's expiry
   // without rewriting the record, so the record alone cannot say a refresh just happened.
-  private readonly touchedAt = new LRUCache<string, number>({ max: 10_000 })
+  private readonly touchedAt = new Recent<number>(10_000)
   // Storage keys of recently seen ids: a SHA-256 per request is a measurable share of a
   // server-side read, and the same ids come back request after request.
-  private readonly keys = new LRUCache<string, string>({ max: 10_000 })
+  private readonly keys = new Recent<string>(10_000)
   // Client-side values this process wrote or verified, by their exact transport form. A hit skips
   // the decoding and the transformers (a MAC, a decryption) but never the clocks or the schema:
   // only values that passed the transformers get in, so a client cannot fill it with its own.
-  private readonly verified = new LRUCache<string, Verified>({
-    maxSize: 4 * 1024 * 1024,
-    sizeCalculation: (entry, raw) => raw.length + entry.text.length + 64,
-  })
+  private readonly verified = new Recent<Verified>(4 * 1024 * 1024, (raw, entry) => raw.length + entry.text.length + 64)
 
   constructor (name: string, schema: TSchema, carrier: Transport, options: CookieSessionOptions<T> & { cookie?: CookieOptions }) {
     this.name = name

@@ -1,0 +1,52 @@
+// A bounded map of recent entries, cheaper than an LRU on the request path: two generations of
+// plain Maps. Writes go to the current one; when it reaches half the limit it becomes the older
+// one and the previous older one is dropped whole. A read that finds an entry in the older
+// generation moves it into the current one, so entries in use survive turnovers.
+
+/** A bounded map of recently used entries, by weight (1 per entry unless `weigh` says otherwise). */
+export class Recent<V> {
+  #current = new Map<string, V>()
+  #older = new Map<string, V>()
+  #currentWeight = 0
+  #olderWeight = 0
+  readonly #half: number
+  readonly #weigh: (key: string, value: V) => number
+
+  constructor (limit: number, weigh: (key: string, value: V) => number = () => 1) {
+    if (!(limit > 0)) throw new RangeError(`the limit must be a positive number, got ${limit}`)
+    this.#half = limit / 2
+    this.#weigh = weigh
+  }
+
+  /** The total weight held: never more than the limit. */
+  get weight (): number {
+    return this.#currentWeight + this.#olderWeight
+  }
+
+  get (key: string): V | undefined {
+    const value = this.#current.get(key)
+    if (value !== undefined) return value
+    const old = this.#older.get(key)
+    if (old !== undefined) {
+      this.#older.delete(key)
+      this.#olderWeight -= this.#weigh(key, old)
+      this.set(key, old)
+    }
+    return old
+  }
+
+  set (key: string, value: V): void {
+    const weight = this.#weigh(key, value)
+    if (weight > this.#half) return
+    if (this.#currentWeight + weight > this.#half) {
+      this.#older = this.#current
+      this.#olderWeight = this.#currentWeight
+      this.#current = new Map()
+      this.#currentWeight = 0
+    }
+    const replaced = this.#current.get(key)
+    if (replaced !== undefined) this.#currentWeight -= this.#weigh(key, replaced)
+    this.#current.set(key, value)
+    this.#currentWeight += weight
+  }
+}

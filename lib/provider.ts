@@ -43,8 +43,16 @@ const CLOCK_SKEW = 60_000
 
 /** A client-side value past its transformers and envelope: its payload text and times. */
 interface Verified {
+  /** The transport value itself: the cache is keyed by its end only, and a hit must match it whole. */
+  raw: string
   text: string
   stamp: Stamp | null
+}
+
+const VERIFIED_KEY_CHARS = 32
+
+function verifiedKey (raw: string): string {
+  return raw.length <= VERIFIED_KEY_CHARS ? raw : raw.slice(-VERIFIED_KEY_CHARS)
 }
 
 /** What a client-side value holds once read. */
@@ -90,7 +98,9 @@ export class Provider<T = unknown> implements SessionProvider<T> {
   // Client-side values this process wrote or verified, by their exact transport form. A hit skips
   // the decoding and the transformers (a MAC, a decryption) but never the clocks or the schema:
   // only values that passed the transformers get in, so a client cannot fill it with its own.
-  private readonly verified = new Recent<Verified>(4 * 1024 * 1024, (raw, entry) => raw.length + entry.text.length + 64)
+  // Keyed by the value's last characters (a MAC, a tag, a signature): hashing a whole cookie value
+  // for the map cost more than the rest of a hit. A hit still compares the whole value.
+  private readonly verified = new Recent<Verified>(4 * 1024 * 1024, (key, entry) => key.length + entry.raw.length + entry.text.length + 64)
 
   constructor (name: string, schema: TSchema, carrier: Transport, options: CookieSessionOptions<T> & { cookie?: CookieOptions }) {
     this.name = name
@@ -160,18 +170,18 @@ export class Provider<T = unknown> implements SessionProvider<T> {
 
   /** Reads a client-side value through the whole pipeline. */
   open (raw: string, now: number): Opened | InvalidReason {
-    let verified = this.verified.get(raw)
-    if (verified === undefined) {
+    let verified = this.verified.get(verifiedKey(raw))
+    if (verified === undefined || verified.raw !== raw) {
       const inner = this.unwrap(raw)
       if (inner === 'malformed' || inner === 'bad-signature') return inner
       if (this.envelope) {
         const opened = openEnvelope(this.prefix, inner)
         if (typeof opened === 'string') return opened
-        verified = { text: opened.rest, stamp: opened.stamp }
+        verified = { raw, text: opened.rest, stamp: opened.stamp }
       } else {
-        verified = { text: inner, stamp: null }
+        verified = { raw, text: inner, stamp: null }
       }
-      this.verified.set(raw, verified)
+      this.verified.set(verifiedKey(raw), verified)
     }
     if (verified.stamp !== null) {
       const reason = this.expiry(verified.stamp, now)
@@ -220,7 +230,7 @@ export class Provider<T = unknown> implements SessionProvider<T> {
       if (size > MAX_COOKIE_BYTES) throw new FST_SESSIONS_TOO_LARGE(this.name, size)
     }
     // The client sends this value back next: remembering it spares that request the verification.
-    this.verified.set(out, { text, stamp: this.envelope ? stamp : null })
+    this.verified.set(verifiedKey(out), { raw: out, text, stamp: this.envelope ? stamp : null })
     return out
   }
 

@@ -244,6 +244,11 @@ test('a value this server wrote or verified is not verified again, but its clock
   const tampered = cookie.slice(0, -1) + (cookie.endsWith('0') ? '1' : '0')
   t.same((await app.inject({ url: '/read', headers: { cookie: tampered } })).json().s, null)
   t.equal(reads, 1, 'any other value is checked')
+  // The same last characters as the remembered value, a different start: checked, and refused.
+  const head = cookie.indexOf('=') + 1
+  const sameEnd = cookie.slice(0, head) + (cookie[head] === '2' ? '3' : '2') + cookie.slice(head + 1)
+  t.same((await app.inject({ url: '/read', headers: { cookie: sameEnd } })).json().s, null)
+  t.equal(reads, 2, 'a value that only ends like a remembered one is checked')
   clock.advance(60_000)
   t.same((await app.inject({ url: '/read', headers: { cookie } })).json().s, null, 'still expires')
 })

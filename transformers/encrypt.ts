@@ -72,19 +72,27 @@ export function encrypt (options: EncryptOptions): SessionTransportTransformer {
   const entries: Entry[] = raw.map((key, i) => ({ key: objects[i] as KeyObject, kid: encryptKeyId(key) }))
   const writer = entries[0] as Entry
 
+  // The header of every write: version and key id fixed, the IV refilled per write (writes are
+  // synchronous, and the cipher copies what it is given).
+  const header = Buffer.alloc(HEADER_BYTES)
+  header[0] = ENCRYPT_VERSION
+  writer.kid.copy(header, 1)
+  const iv = header.subarray(1 + KID_BYTES, HEADER_BYTES)
+
   return {
     transformWrite (value: string): string {
       if (LONE_SURROGATE.test(value)) throw new Error('encrypt(): the value holds an unpaired surrogate, which UTF-8 cannot carry')
-      const header = Buffer.allocUnsafe(HEADER_BYTES)
-      header[0] = ENCRYPT_VERSION
-      writer.kid.copy(header, 1)
       freshIv(header, 1 + KID_BYTES)
-      const iv = header.subarray(1 + KID_BYTES, HEADER_BYTES)
       const cipher = createCipheriv('aes-256-gcm', writer.key, iv, { authTagLength: TAG_BYTES })
       cipher.setAAD(header)
       const body = cipher.update(value, 'utf8')
       const last = cipher.final()
-      return Buffer.concat([header, body, last, cipher.getAuthTag()]).toString('base64url')
+      const out = Buffer.allocUnsafe(HEADER_BYTES + body.length + last.length + TAG_BYTES)
+      header.copy(out, 0)
+      body.copy(out, HEADER_BYTES)
+      last.copy(out, HEADER_BYTES + body.length)
+      cipher.getAuthTag().copy(out, out.length - TAG_BYTES)
+      return out.toString('base64url')
     },
     transformRead (transportValue: string): string | null {
       // Everything about the shape is checked before any key is used.

@@ -94,6 +94,15 @@ end
 return 1`
 const COMPARE_AND_WRITE_SHA = createHash('sha1').update(COMPARE_AND_WRITE).digest('hex')
 
+/** A call in flight, until its answer, its failure or its deadline, whichever comes first. */
+interface Call {
+  name: string
+  /** Epoch milliseconds. */
+  deadline: number
+  settled: boolean
+  settle (error: Error | undefined, value?: unknown): void
+}
+
 function isClient (value: unknown): value is Redis | Cluster {
   if (value === null || typeof value !== 'object') return false
   const candidate = value as Record<string, unknown>
@@ -175,25 +184,66 @@ export function redisStorage (options: RedisStorageOptions): RedisStorage {
     return connecting
   }
 
+  // Calls in flight, oldest first. Every call has the same timeout, so deadlines come in the order
+  // calls start: one timer, armed for the oldest unsettled call, stands in for a setTimeout and a
+  // clearTimeout per command. Settled calls leave the queue when the sweep reaches them.
+  const inflight: Array<Call | undefined> = []
+  let head = 0
+  let sweeper: NodeJS.Timeout | undefined
+
+  function watch (call: Call): void {
+    inflight.push(call)
+    if (sweeper === undefined) arm()
+  }
+
+  function arm (): void {
+    while (head < inflight.length && (inflight[head] as Call).settled) inflight[head++] = undefined
+    if (head === inflight.length) {
+      inflight.length = 0
+      head = 0
+      sweeper = undefined
+      return
+    }
+    // Unref'd: a call in flight has a connection keeping the process up; an idle storage must not.
+    sweeper = setTimeout(sweep, (inflight[head] as Call).deadline - Date.now()).unref()
+  }
+
+  function sweep (): void {
+    const now = Date.now()
+    while (head < inflight.length) {
+      const call = inflight[head] as Call
+      if (!call.settled && call.deadline > now) break
+      inflight[head++] = undefined
+      if (!call.settled) call.settle(unavailable(`redis ${call.name} got no answer within ${timeout} ms`))
+    }
+    if (head > 1024 && head * 2 > inflight.length) {
+      inflight.splice(0, head)
+      head = 0
+    }
+    arm()
+  }
+
   function run<T> (name: string, send: () => Promise<T>): Promise<T> {
     if (closing !== undefined) return Promise.reject(unavailable(`redis ${name}: the storage is closed`))
     return new Promise<T>((resolve, reject) => {
-      let done = false
-      const timer = setTimeout(() => {
-        done = true
-        reject(unavailable(`redis ${name} got no answer within ${timeout} ms`))
-      }, timeout)
+      const call: Call = {
+        name,
+        deadline: Date.now() + timeout,
+        settled: false,
+        settle (error: Error | undefined, value?: unknown) {
+          if (call.settled) return
+          call.settled = true
+          if (error === undefined) resolve(value as T)
+          else reject(error)
+        },
+      }
       const finish = (error: unknown, value?: T): void => {
-        if (done) return
-        done = true
-        clearTimeout(timer)
-        if (error === undefined) resolve(value as T)
-        else reject(unavailable(`redis ${name} failed: ${(error as Error).message}`, error))
+        call.settle(error === undefined ? undefined : unavailable(`redis ${name} failed: ${(error as Error).message}`, error), value)
       }
       // Hand the command over only on a ready connection: anything else would queue it in ioredis
       // (for clients with an offline queue) and run it after we have reported a failure.
       const start = (): void => {
-        if (done) return
+        if (call.settled) return
         if (client.status !== 'ready') {
           finish(new Error(`not connected (${client.status})`))
           return
@@ -202,8 +252,10 @@ export function redisStorage (options: RedisStorageOptions): RedisStorage {
       }
       const status = client.status
       if (status === 'ready') {
+        watch(call)
         start()
       } else if (status === 'connecting' || status === 'connect' || status === 'wait') {
+        watch(call)
         connected().then(start, finish)
         if (status === 'wait') client.connect().catch(() => {})
       } else {

@@ -50,6 +50,16 @@ t.test('standalone', { skip }, async (t) => {
     t.equal(await storage.read(key), 'second', 'a later write replaces the value')
   })
 
+  t.test('calls that answered leave no timer holding the process up', async (t) => {
+    const storage = redisStorage({ client: admin, timeout: 60_000 })
+    const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
+    const before = timers()
+    const key = newKey()
+    await Promise.all(Array.from({ length: 20 }, (_, i) => storage.write(key, String(i), null)))
+    t.equal(await storage.read(key), '19', 'the calls ran in order')
+    t.equal(timers(), before, 'no ref\'d timer is left for the 60 s deadline')
+  })
+
   t.test('keys are the prefix followed by the key, sess: by default', async (t) => {
     const plain = redisStorage({ client: admin })
     const other = redisStorage({ client: admin, prefix: 'app2:' })

@@ -100,6 +100,8 @@ interface Call {
   /** Epoch milliseconds. */
   deadline: number
   settled: boolean
+  prev: Call | undefined
+  next: Call | undefined
   settle (error: Error | undefined, value?: unknown): void
 }
 
@@ -184,41 +186,38 @@ export function redisStorage (options: RedisStorageOptions): RedisStorage {
     return connecting
   }
 
-  // Calls in flight, oldest first. Every call has the same timeout, so deadlines come in the order
-  // calls start: one timer, armed for the oldest unsettled call, stands in for a setTimeout and a
-  // clearTimeout per command. Settled calls leave the queue when the sweep reaches them.
-  const inflight: Array<Call | undefined> = []
-  let head = 0
+  // Calls in flight, oldest first, in a linked list a call leaves as it settles. Every call has
+  // the same timeout, so deadlines come in the order calls start: one timer, armed for the oldest
+  // call, stands in for a setTimeout and a clearTimeout per command.
+  let first: Call | undefined
+  let last: Call | undefined
   let sweeper: NodeJS.Timeout | undefined
 
   function watch (call: Call): void {
-    inflight.push(call)
+    call.prev = last
+    if (last === undefined) first = call
+    else last.next = call
+    last = call
     if (sweeper === undefined) arm()
   }
 
+  function unlink (call: Call): void {
+    if (call.prev === undefined) first = call.next
+    else call.prev.next = call.next
+    if (call.next === undefined) last = call.prev
+    else call.next.prev = call.prev
+    call.prev = call.next = undefined
+  }
+
   function arm (): void {
-    while (head < inflight.length && (inflight[head] as Call).settled) inflight[head++] = undefined
-    if (head === inflight.length) {
-      inflight.length = 0
-      head = 0
-      sweeper = undefined
-      return
-    }
     // Unref'd: a call in flight has a connection keeping the process up; an idle storage must not.
-    sweeper = setTimeout(sweep, (inflight[head] as Call).deadline - Date.now()).unref()
+    sweeper = first === undefined ? undefined : setTimeout(sweep, first.deadline - Date.now()).unref()
   }
 
   function sweep (): void {
     const now = Date.now()
-    while (head < inflight.length) {
-      const call = inflight[head] as Call
-      if (!call.settled && call.deadline > now) break
-      inflight[head++] = undefined
-      if (!call.settled) call.settle(unavailable(`redis ${call.name} got no answer within ${timeout} ms`))
-    }
-    if (head > 1024 && head * 2 > inflight.length) {
-      inflight.splice(0, head)
-      head = 0
+    for (let call = first; call !== undefined && call.deadline <= now; call = first) {
+      call.settle(unavailable(`redis ${call.name} got no answer within ${timeout} ms`))
     }
     arm()
   }
@@ -230,9 +229,12 @@ export function redisStorage (options: RedisStorageOptions): RedisStorage {
         name,
         deadline: Date.now() + timeout,
         settled: false,
+        prev: undefined,
+        next: undefined,
         settle (error: Error | undefined, value?: unknown) {
           if (call.settled) return
           call.settled = true
+          if (call.prev !== undefined || first === call) unlink(call)
           if (error === undefined) resolve(value as T)
           else reject(error)
         },

@@ -7,7 +7,7 @@
 //   node dist/bench/run.js --smoke    one very short round of a few scenarios, checking that each
 //                                     server answers 200 with the expected session behaviour
 //
-// Settings (environment): BENCH_ROUNDS (5), BENCH_DURATION (seconds per measurement, 2),
+// Settings (environment): BENCH_ROUNDS (7), BENCH_DURATION (seconds per measurement, 2),
 // BENCH_WARMUP (seconds, 3), BENCH_CONNECTIONS (10), BENCH_PIPELINING (1),
 // BENCH_ONLY (scenario ids, comma-separated).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
@@ -53,7 +53,7 @@ function number (name: string, fallback: number): number {
 function settings (): Settings {
   const only = process.env['BENCH_ONLY']
   return {
-    rounds: Math.round(number('BENCH_ROUNDS', 5)),
+    rounds: Math.round(number('BENCH_ROUNDS', 7)),
     duration: number('BENCH_DURATION', 2),
     warmup: number('BENCH_WARMUP', 3),
     connections: Math.round(number('BENCH_CONNECTIONS', 10)),

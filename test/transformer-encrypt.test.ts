@@ -110,6 +110,25 @@ test('malformed values read as absent: non-base64url, padding, short, non-canoni
   for (const [name, value] of Object.entries(cases)) t.equal(transformer.transformRead(value), null, name)
 })
 
+test('every length reads only in its canonical spelling: each other last character with the same bytes is refused', async (t) => {
+  const transformer = encrypt({ key: KEY })
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+  let twins = 0
+  // Plaintexts of 0 to 5 bytes give all three lengths mod 4 that base64url produces.
+  for (let n = 0; n < 6; n++) {
+    const value = transformer.transformWrite('x'.repeat(n))
+    const bytes = Buffer.from(value, 'base64url')
+    t.equal(transformer.transformRead(value), 'x'.repeat(n), `${n} bytes: the value as written reads`)
+    for (const c of alphabet) {
+      const other = value.slice(0, -1) + c
+      if (other === value || !Buffer.from(other, 'base64url').equals(bytes)) continue
+      twins++
+      t.equal(transformer.transformRead(other), null, `${n} bytes, last character ${c}: refused`)
+    }
+  }
+  t.ok(twins >= 2 * 3 + 2 * 15, `${twins} non-canonical twins tried`)
+})
+
 test('tamper matrix: swapped IV, ciphertext and tag between two values, and swapped halves, read as absent', async (t) => {
   const transformer = encrypt({ key: KEY })
   const a = Buffer.from(transformer.transformWrite(PLAIN), 'base64url')

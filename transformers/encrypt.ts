@@ -27,6 +27,10 @@ const MIN_BYTES = HEADER_BYTES + TAG_BYTES
 const MIN_CHARS = Math.ceil(MIN_BYTES * 4 / 3)
 const KID_LABEL = 'fastify-sessions encrypt key id'
 const BASE64URL = /^[A-Za-z0-9_-]*$/
+const BASE64URL_VALUE = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+// By length mod 4: the low bits of the last character that carry no byte (2 characters hold one
+// byte and 4 spare bits, 3 hold two bytes and 2 spare bits).
+const UNUSED_BITS: readonly number[] = [0, 0, 0b1111, 0b11]
 // In a `u` regex a surrogate class matches only unpaired halves, which UTF-8 cannot carry.
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u
 
@@ -98,9 +102,11 @@ export function encrypt (options: EncryptOptions): SessionTransportTransformer {
       // Everything about the shape is checked before any key is used.
       if (typeof transportValue !== 'string' || transportValue.length < MIN_CHARS) return null
       if (transportValue.length % 4 === 1 || !BASE64URL.test(transportValue)) return null
+      // Only the canonical spelling: the low bits of the last character that no byte uses are zero.
+      const unused = UNUSED_BITS[transportValue.length % 4] as number
+      if (unused !== 0 && (BASE64URL_VALUE.indexOf(transportValue[transportValue.length - 1] as string) & unused) !== 0) return null
       const bytes = Buffer.from(transportValue, 'base64url')
-      // Only the canonical spelling: unused low bits of the last character must be zero.
-      if (bytes.length < MIN_BYTES || bytes.toString('base64url') !== transportValue) return null
+      if (bytes.length < MIN_BYTES) return null
       if (bytes[0] !== ENCRYPT_VERSION) return null
       const header = bytes.subarray(0, HEADER_BYTES)
       const kid = bytes.subarray(1, 1 + KID_BYTES)
@@ -113,8 +119,9 @@ export function encrypt (options: EncryptOptions): SessionTransportTransformer {
           const decipher = createDecipheriv('aes-256-gcm', entry.key, iv, { authTagLength: TAG_BYTES })
           decipher.setAAD(header)
           decipher.setAuthTag(tag)
-          const plain = Buffer.concat([decipher.update(body), decipher.final()])
-          return plain.toString('utf8')
+          // final() checks the tag: the text is returned only once it passed.
+          const plain = decipher.update(body, undefined, 'utf8')
+          return plain + decipher.final('utf8')
         } catch {
           // A wrong tag: try the next key with the same id, if any.
         }

@@ -31,7 +31,7 @@ const END = '<!-- bench:end -->'
 // on one session, and concurrent writes to one server-side session are retried conflicts.
 const SESSIONS = 100
 
-const SMOKE_IDS = ['bare', 'none', 'mac-read', 'mac-counter', 'memory-counter', 'secure-session-counter']
+const SMOKE_IDS = ['bare', 'none', 'mac-read', 'mac-counter', 'memory-counter', 'handwritten-counter', 'secure-session-counter']
 
 interface Settings {
   rounds: number
@@ -267,6 +267,18 @@ function targets (rows: readonly Row[], byCpu = false): Target[] {
   return list
 }
 
+// The hand-written counter (no plugin) is the floor every signed-cookie session adds to.
+function scale (rows: readonly Row[]): string {
+  const floor = rows.find((r) => r.scenario.id === 'handwritten-counter')
+  if (floor === undefined) return ''
+  const against = (id: string, label: string): string[] => {
+    const row = rows.find((r) => r.scenario.id === id)
+    return row === undefined ? [] : [`${label} ${(row.ratio / floor.ratio).toFixed(2)}x it (${(row.cpuRatio / floor.cpuRatio).toFixed(2)}x by CPU)`]
+  }
+  const parts = [...against('mac-counter', 'messageAuthentication counter'), ...against('secure-session-counter', '@fastify/secure-session counter')]
+  return `For scale: the hand-written HMAC cookie counter with no plugin runs at ${floor.ratio.toFixed(2)}x bare; ${parts.join('; ')}.\n\n`
+}
+
 function table (rows: readonly Row[]): string {
   const lines = [
     '| scenario | req/s (median) | p99 ms (autocannon: whole ms) | x bare | server CPU µs/req | x bare by CPU |',
@@ -409,7 +421,7 @@ async function main (): Promise<void> {
     const memory = s.only === null || s.only.includes('memory') ? await memoryFigure() : null
     const skippedNote = skipped.length === 0 ? '' : `\nSkipped: ${skipped.join(', ')}.\n`
     const section = machine(pins, s) + '\n\n' + table(rows) + '\n' + skippedNote + '\n' +
-      (memory === null ? '' : memory + '\n\n') + targetTable(targets(rows), targets(rows, true))
+      (memory === null ? '' : memory + '\n\n') + scale(rows) + targetTable(targets(rows), targets(rows, true))
     process.stdout.write(section + '\n')
     if (s.only === null) writeResults(section)
   } finally {

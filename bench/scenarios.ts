@@ -7,7 +7,8 @@
 // The peer plugins are loaded with dynamic imports of non-literal specifiers: @fastify/session and
 // @fastify/secure-session both augment FastifyRequest with a `session` of different types, and
 // importing both for their types would not compile in one program.
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
+import { createHmac, timingSafeEqual } from 'node:crypto'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import Type from 'typebox'
 import sessions, { cookieSession, hex, messageAuthentication, type SessionStorage, type SessionTransportTransformer } from '../lib/index.js'
 
@@ -152,6 +153,40 @@ async function secureSession (kind: Kind): Promise<FastifyInstance> {
   return fastify
 }
 
+// The issue's floor: a signed cookie counter written by hand with no plugin (parse the Cookie
+// header, check an HMAC, JSON, sign, one Set-Cookie). No expiry, no schema, no cache headers, no
+// key rotation: what every session library adds to, shown in each run for scale.
+function handwritten (): FastifyInstance {
+  const fastify = app()
+  const mac = (value: string): Buffer => createHmac('sha256', KEY).update(value).digest()
+  const read = (header: string | undefined): Data | null => {
+    const start = header === undefined ? -1 : header.indexOf('H=')
+    if (header === undefined || start < 0) return null
+    const end = header.indexOf(';', start)
+    const raw = decodeURIComponent(header.slice(start + 2, end < 0 ? undefined : end))
+    const dot = raw.lastIndexOf('.')
+    const given = Buffer.from(raw.slice(dot + 1), 'base64url')
+    const expected = mac(raw.slice(0, dot))
+    if (dot < 0 || given.length !== expected.length || !timingSafeEqual(given, expected)) return null
+    return JSON.parse(raw.slice(0, dot)) as Data
+  }
+  const write = (reply: FastifyReply, data: Data): void => {
+    const value = JSON.stringify(data)
+    reply.header('set-cookie', 'H=' + encodeURIComponent(value + '.' + mac(value).toString('base64url')) + '; Path=/; HttpOnly; SameSite=Lax')
+  }
+  fastify.get('/prime', async (_request, reply) => {
+    write(reply, FRESH)
+    return { count: 0 }
+  })
+  fastify.get('/', async (request, reply) => {
+    const current = read(request.headers.cookie)
+    const count = (current?.count ?? 0) + 1
+    write(reply, { username: current?.username ?? 'bench', count })
+    return { count }
+  })
+  return fastify
+}
+
 function redisPortOf (env: Environment): number {
   if (env.redisPort === undefined) throw new Error('this scenario needs redis-server')
   return env.redisPort
@@ -250,6 +285,13 @@ export const scenarios: readonly Scenario[] = [
       if (redisStorage === undefined) throw new Unavailable('storages/redis.ts is not there yet')
       return ours('counter', { storage: redisStorage({ url: `redis://127.0.0.1:${redisPortOf(env)}`, prefix: 'ours-counter:' }) })
     },
+  },
+  {
+    id: 'handwritten-counter',
+    label: 'hand-written HMAC cookie counter, no plugin',
+    kind: 'counter',
+    ours: false,
+    async build () { return handwritten() },
   },
   {
     id: 'secure-session-counter',

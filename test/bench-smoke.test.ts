@@ -31,7 +31,7 @@ test('the benchmark harness runs its smoke round', { timeout: 120_000 }, async (
   const run = spawnSync(process.execPath, [join(root, 'dist/bench/run.js'), '--smoke'], { cwd: root, encoding: 'utf8', timeout: 90_000 })
   t.equal(run.status, 0, 'the smoke round passes: ' + run.stderr)
   const line = run.stdout.split('\n').find((l) => l.startsWith('smoke: ok')) ?? ''
-  for (const id of ['bare', 'none', 'mac-read', 'mac-counter', 'secure-session-counter']) {
+  for (const id of ['bare', 'none', 'mac-read', 'mac-counter', 'handwritten-counter', 'secure-session-counter']) {
     t.match(line, new RegExp(`\\b${id}\\b`), `${id} was checked`)
   }
 })

@@ -267,16 +267,23 @@ function targets (rows: readonly Row[], byCpu = false): Target[] {
   return list
 }
 
-// The hand-written counter (no plugin) is the floor every signed-cookie session adds to.
+// The hand-written counters (no plugin) are the floors every session library adds to.
 function scale (rows: readonly Row[]): string {
-  const floor = rows.find((r) => r.scenario.id === 'handwritten-counter')
-  if (floor === undefined) return ''
-  const against = (id: string, label: string): string[] => {
-    const row = rows.find((r) => r.scenario.id === id)
-    return row === undefined ? [] : [`${label} ${(row.ratio / floor.ratio).toFixed(2)}x it (${(row.cpuRatio / floor.cpuRatio).toFixed(2)}x by CPU)`]
+  const row = (id: string): Row | undefined => rows.find((r) => r.scenario.id === id)
+  const sentence = (floorId: string, floorLabel: string, ids: readonly string[]): string[] => {
+    const floor = row(floorId)
+    if (floor === undefined) return []
+    const parts = ids.flatMap((id) => {
+      const r = row(id)
+      return r === undefined ? [] : [`${r.scenario.label} ${(r.ratio / floor.ratio).toFixed(2)}x it (${(r.cpuRatio / floor.cpuRatio).toFixed(2)}x by CPU)`]
+    })
+    return [`the ${floorLabel} with no plugin runs at ${floor.ratio.toFixed(2)}x bare` + (parts.length === 0 ? '' : '; ' + parts.join('; '))]
   }
-  const parts = [...against('mac-counter', 'messageAuthentication counter'), ...against('secure-session-counter', '@fastify/secure-session counter')]
-  return `For scale: the hand-written HMAC cookie counter with no plugin runs at ${floor.ratio.toFixed(2)}x bare; ${parts.join('; ')}.\n\n`
+  const sentences = [
+    ...sentence('handwritten-counter', 'hand-written HMAC cookie counter', ['mac-counter', 'secure-session-counter']),
+    ...sentence('handwritten-redis-counter', 'hand-written Redis counter', ['redis-counter', 'session-redis7-counter', 'session-redis9-counter']),
+  ]
+  return sentences.length === 0 ? '' : `For scale: ${sentences.join('. And ')}.\n\n`
 }
 
 function table (rows: readonly Row[]): string {

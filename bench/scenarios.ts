@@ -7,7 +7,7 @@
 // The peer plugins are loaded with dynamic imports of non-literal specifiers: @fastify/session and
 // @fastify/secure-session both augment FastifyRequest with a `session` of different types, and
 // importing both for their types would not compile in one program.
-import { createHmac, timingSafeEqual } from 'node:crypto'
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import Type from 'typebox'
 import sessions, { cookieSession, hex, messageAuthentication, type SessionStorage, type SessionTransportTransformer } from '../lib/index.js'
@@ -187,6 +187,38 @@ function handwritten (): FastifyInstance {
   return fastify
 }
 
+// The same floor over Redis: the cookie holds an id, GET and SET through ioredis, no plugin, no
+// compare-and-set, no timeouts, no record around the payload.
+async function handwrittenRedis (env: Environment): Promise<FastifyInstance> {
+  const { Redis } = await import('ioredis')
+  const client = new Redis({ host: '127.0.0.1', port: redisPortOf(env) })
+  const fastify = app()
+  closeWith(fastify, () => client.quit())
+  const idOf = (header: string | undefined): string | null => {
+    const start = header === undefined ? -1 : header.indexOf('R=')
+    if (header === undefined || start < 0) return null
+    const end = header.indexOf(';', start)
+    return header.slice(start + 2, end < 0 ? undefined : end)
+  }
+  const write = async (reply: FastifyReply, id: string, data: Data): Promise<void> => {
+    await client.set('hw:' + id, JSON.stringify(data), 'PX', 86_400_000)
+    reply.header('set-cookie', 'R=' + id + '; Path=/; HttpOnly; SameSite=Lax')
+  }
+  fastify.get('/prime', async (_request, reply) => {
+    await write(reply, randomBytes(32).toString('base64url'), FRESH)
+    return { count: 0 }
+  })
+  fastify.get('/', async (request, reply) => {
+    const id = idOf(request.headers.cookie) ?? randomBytes(32).toString('base64url')
+    const text = await client.get('hw:' + id)
+    const current = text === null ? null : JSON.parse(text) as Data
+    const count = (current?.count ?? 0) + 1
+    await write(reply, id, { username: current?.username ?? 'bench', count })
+    return { count }
+  })
+  return fastify
+}
+
 function redisPortOf (env: Environment): number {
   if (env.redisPort === undefined) throw new Error('this scenario needs redis-server')
   return env.redisPort
@@ -313,6 +345,14 @@ export const scenarios: readonly Scenario[] = [
     kind: 'counter',
     ours: false,
     build: () => fastifySession('counter'),
+  },
+  {
+    id: 'handwritten-redis-counter',
+    label: 'hand-written Redis counter (ioredis GET + SET), no plugin',
+    kind: 'counter',
+    ours: false,
+    redis: true,
+    build: handwrittenRedis,
   },
   {
     id: 'session-redis7-counter',

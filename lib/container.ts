@@ -248,7 +248,7 @@ export class SessionContainer {
     slot.key = key
     slot.version = record.version
     slot.stored = text
-    if (now - Math.max(stamp.seen, p.touched(key)) >= p.refreshEvery) {
+    if (p.idleTimeout !== null && now - Math.max(stamp.seen, p.touched(key)) >= p.refreshEvery) {
       slot.refresh = true
       this.#dirty = true
     }

@@ -97,7 +97,7 @@ const COMPARE_AND_WRITE_SHA = createHash('sha1').update(COMPARE_AND_WRITE).diges
 /** A call in flight, until its answer, its failure or its deadline, whichever comes first. */
 interface Call {
   name: string
-  /** Epoch milliseconds. */
+  /** On the monotonic clock (performance.now()): a step of the wall clock moves no deadline. */
   deadline: number
   settled: boolean
   prev: Call | undefined
@@ -211,11 +211,11 @@ export function redisStorage (options: RedisStorageOptions): RedisStorage {
 
   function arm (): void {
     // Unref'd: a call in flight has a connection keeping the process up; an idle storage must not.
-    sweeper = first === undefined ? undefined : setTimeout(sweep, first.deadline - Date.now()).unref()
+    sweeper = first === undefined ? undefined : setTimeout(sweep, first.deadline - performance.now()).unref()
   }
 
   function sweep (): void {
-    const now = Date.now()
+    const now = performance.now()
     for (let call = first; call !== undefined && call.deadline <= now; call = first) {
       call.settle(unavailable(`redis ${call.name} got no answer within ${timeout} ms`))
     }
@@ -227,7 +227,7 @@ export function redisStorage (options: RedisStorageOptions): RedisStorage {
     return new Promise<T>((resolve, reject) => {
       const call: Call = {
         name,
-        deadline: Date.now() + timeout,
+        deadline: performance.now() + timeout,
         settled: false,
         prev: undefined,
         next: undefined,
@@ -250,7 +250,14 @@ export function redisStorage (options: RedisStorageOptions): RedisStorage {
           finish(new Error(`not connected (${client.status})`))
           return
         }
-        send().then((value) => finish(undefined, value), finish)
+        let sending: Promise<T>
+        try {
+          sending = send()
+        } catch (error) {
+          finish(error)
+          return
+        }
+        sending.then((value) => finish(undefined, value), finish)
       }
       const status = client.status
       if (status === 'ready') {

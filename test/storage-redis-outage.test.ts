@@ -71,6 +71,28 @@ t.test('a hung server (SIGSTOP): every call fails within the timeout, and the st
   t.equal(await admin.call('PEXPIRETIME', `sess:${late}`), lateExpiry, 'a late write keeps its own expiry')
 })
 
+t.test('a step of the wall clock moves no timeout: a hung call still fails after the timeout', { skip }, async (t) => {
+  const server = await startRedis(t)
+  const timeout = 300
+  const storage = redisStorage({ url: server.url, timeout })
+  t.teardown(() => storage.close())
+  await storage.write(newKey(), 'connected', null)
+  server.pause()
+  t.teardown(() => server.resume())
+  const realNow = Date.now
+  t.teardown(() => { Date.now = realNow })
+  for (const step of [-5_000, 5_000]) {
+    Date.now = realNow
+    const calls = [storage.read(newKey()), storage.read(newKey())].map((call) => failure(() => call))
+    // An NTP correction or a resumed VM, while both calls wait.
+    Date.now = () => realNow() + step
+    for (const { error, ms } of await Promise.all(calls)) {
+      t.equal(error.code, 'FST_SESSIONS_STORAGE_UNAVAILABLE')
+      t.ok(ms >= timeout - 5 && ms <= timeout + MARGIN, `clock stepped ${step} ms: failed after ${ms.toFixed(0)} ms`)
+    }
+  }
+})
+
 t.test('the default 1000 ms timeout bounds calls through a client that has no timeout of its own', { skip }, async (t) => {
   const server = await startRedis(t)
   const client = server.client()

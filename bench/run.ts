@@ -272,7 +272,7 @@ function scale (rows: readonly Row[]): string {
   const row = (id: string): Row | undefined => rows.find((r) => r.scenario.id === id)
   const sentence = (floorId: string, floorLabel: string, ids: readonly string[]): string[] => {
     const floor = row(floorId)
-    if (floor === undefined) return []
+    if (floor === undefined || floor.failures > 0) return []
     const parts = ids.flatMap((id) => {
       const r = row(id)
       return r === undefined ? [] : [`${r.scenario.label} ${(r.ratio / floor.ratio).toFixed(2)}x it (${(r.cpuRatio / floor.cpuRatio).toFixed(2)}x by CPU)`]

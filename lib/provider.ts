@@ -10,7 +10,7 @@ import {
   CookieSessionOptionsSchema, DEFAULT_MAX_AGE, HeaderSessionOptionsSchema,
   type CookieOptions, type CookieSessionOptions, type HeaderSessionOptions,
 } from './provider-options.js'
-import { Recent } from './recent.js'
+import { detach, Recent } from './recent.js'
 import { jsonSerializer, type SessionSerializer } from './serializer.js'
 import { CookieTransport, HeaderTransport, isAttributeValue, isToken, type Transport } from './transport.js'
 
@@ -174,14 +174,16 @@ export class Provider<T = unknown> implements SessionProvider<T> {
     if (verified === undefined || verified.raw !== raw) {
       const inner = this.unwrap(raw)
       if (inner === 'malformed' || inner === 'bad-signature') return inner
+      // Kept for later requests: copies, not views of this request's Cookie header.
+      const own = detach(raw)
       if (this.envelope) {
         const opened = openEnvelope(this.prefix, inner)
         if (typeof opened === 'string') return opened
-        verified = { raw, text: opened.rest, stamp: opened.stamp }
+        verified = { raw: own, text: detach(opened.rest), stamp: opened.stamp }
       } else {
-        verified = { raw, text: inner, stamp: null }
+        verified = { raw: own, text: detach(inner), stamp: null }
       }
-      this.verified.set(verifiedKey(raw), verified)
+      this.verified.set(verifiedKey(own), verified)
     }
     if (verified.stamp !== null) {
       const reason = this.expiry(verified.stamp, now)
@@ -246,7 +248,7 @@ export class Provider<T = unknown> implements SessionProvider<T> {
     let key = this.keys.get(id)
     if (key === undefined) {
       key = storageKey(this.name, id)
-      this.keys.set(id, key)
+      this.keys.set(detach(id), key)
     }
     return key
   }

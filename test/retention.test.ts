@@ -1,0 +1,93 @@
+// What the per-provider caches keep must be their own strings. In V8 a substring is a view of the
+// string it was cut from: a cookie value cut from a Cookie header keeps the whole header, every
+// other cookie included, for as long as a cache keeps the value, and the caches' bounds (counted in
+// characters of what they keep) do not see it. Real requests over HTTP: Node's parser makes each
+// header one string, as in production.
+import { randomBytes } from 'node:crypto'
+import http from 'node:http'
+import v8 from 'node:v8'
+import vm from 'node:vm'
+import { test } from 'tap'
+import Type from 'typebox'
+import { cookieSession, hex, memoryStorage, messageAuthentication } from '../lib/index.js'
+import { buildApp, cookiesOf, KEY_HEX } from './helpers/app.js'
+
+v8.setFlagsFromString('--expose-gc')
+const gc = vm.runInNewContext('gc') as () => void
+
+const REQUESTS = 1000
+// Another cookie of 12 KB on each request (Node's header limit is 16 KB): 1000 of them kept would
+// be ~12 MB.
+const PADDING = 'pad=' + 'x'.repeat(12 * 1024)
+const LIMIT_MB = 3
+
+function heapMB (): number {
+  gc()
+  gc()
+  return process.memoryUsage().heapUsed / 1e6
+}
+
+function get (port: number, agent: http.Agent, cookie: string): Promise<{ status: number, body: string }> {
+  return new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path: '/', agent, headers: { cookie } }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => { body += chunk })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+    }).on('error', reject)
+  })
+}
+
+async function listen (t: Parameters<typeof buildApp>[0], app: Awaited<ReturnType<typeof buildApp>>): Promise<{ port: number, agent: http.Agent }> {
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const address = app.server.address()
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+  t.teardown(() => agent.destroy())
+  return { port: typeof address === 'object' && address !== null ? address.port : 0, agent }
+}
+
+test('the ids a server-side provider remembers do not keep whole Cookie headers alive', async (t) => {
+  const login = cookieSession('SID', Type.Object({ n: Type.Number() }), { storage: memoryStorage() })
+  const app = await buildApp(t, [login])
+  app.get('/', async (request) => ({ s: request.sessions.get(login) }))
+  const { port, agent } = await listen(t, app)
+  await get(port, agent, 'warm=up')
+  const before = heapMB()
+  let ok = 0
+  for (let i = 0; i < REQUESTS; i++) {
+    // A well-formed id the storage does not know: read as absent, but its storage key is remembered.
+    const res = await get(port, agent, `${PADDING}${i}; SID=${randomBytes(32).toString('base64url')}`)
+    if (res.status === 200 && res.body === '{"s":null}') ok++
+  }
+  const grown = heapMB() - before
+  t.equal(ok, REQUESTS, 'every request answered, with no session')
+  t.ok(grown < LIMIT_MB, `the heap grew by ${grown.toFixed(2)} MB for ${REQUESTS} requests with 12 KB Cookie headers`)
+})
+
+test('the client-side values a provider remembers do not keep whole Cookie headers alive', async (t) => {
+  const schema = () => Type.Object({ n: Type.Number() })
+  const key = hex(KEY_HEX)
+  // The values come from another app (another process, say), so the reading app verifies each.
+  const writer = cookieSession('CART', schema(), { transformers: [messageAuthentication({ key })] })
+  const reader = cookieSession('CART', schema(), { transformers: [messageAuthentication({ key })] })
+  const writing = await buildApp(t, [writer])
+  writing.get('/:n', async (request) => {
+    request.sessions.set(writer, { n: Number((request.params as { n: string }).n) })
+    return 'ok'
+  })
+  const values: string[] = []
+  for (let i = 0; i < REQUESTS; i++) values.push(cookiesOf((await writing.inject(`/${i}`)).headers['set-cookie']))
+  const reading = await buildApp(t, [reader])
+  reading.get('/', async (request) => ({ s: request.sessions.get(reader) }))
+  const { port, agent } = await listen(t, reading)
+  await get(port, agent, 'warm=up')
+  const before = heapMB()
+  let ok = 0
+  for (let i = 0; i < REQUESTS; i++) {
+    const res = await get(port, agent, `${PADDING}${i}; ${values[i] as string}`)
+    if (res.status === 200 && res.body === `{"s":{"n":${i}}}`) ok++
+  }
+  const grown = heapMB() - before
+  t.equal(ok, REQUESTS, 'every value read back')
+  t.ok(grown < LIMIT_MB, `the heap grew by ${grown.toFixed(2)} MB for ${REQUESTS} requests with 12 KB Cookie headers`)
+})

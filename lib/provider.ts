@@ -94,7 +94,8 @@ export class Provider<T = unknown> implements SessionProvider<T> {
   private readonly touchedAt = new Recent<number>(10_000)
   // Storage keys of recently seen ids: a SHA-256 per request is a measurable share of a
   // server-side read, and the same ids come back request after request.
-  private readonly keys = new Recent<string>(10_000)
+  // Weighed by length: ids are the client's, and a custom idPattern may allow long ones.
+  private readonly keys = new Recent<string>(2 * 1024 * 1024, (id, key) => id.length + key.length + 64)
   // Client-side values this process wrote or verified, by their exact transport form. A hit skips
   // the decoding and the transformers (a MAC, a decryption) but never the clocks or the schema:
   // only values that passed the transformers get in, so a client cannot fill it with its own.
@@ -232,7 +233,8 @@ export class Provider<T = unknown> implements SessionProvider<T> {
       if (size > MAX_COOKIE_BYTES) throw new FST_SESSIONS_TOO_LARGE(this.name, size)
     }
     // The client sends this value back next: remembering it spares that request the verification.
-    this.verified.set(verifiedKey(out), { raw: out, text, stamp: this.envelope ? stamp : null })
+    // The serializer's text may be a rope of many small pieces: kept flat, at its counted weight.
+    this.verified.set(verifiedKey(out), { raw: out, text: detach(text), stamp: this.envelope ? stamp : null })
     return out
   }
 
@@ -248,7 +250,7 @@ export class Provider<T = unknown> implements SessionProvider<T> {
     let key = this.keys.get(id)
     if (key === undefined) {
       key = storageKey(this.name, id)
-      this.keys.set(detach(id), key)
+      this.keys.set(id, key)
     }
     return key
   }

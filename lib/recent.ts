@@ -1,5 +1,5 @@
 // A bounded map of recent entries, cheaper than an LRU on the request path: two generations of
-// plain Maps. Writes go to the current one; when it reaches half the limit it becomes the older
+// plain Maps. Keys are copied when stored; values are the caller's to keep small and detached. Writes go to the current one; when it reaches half the limit it becomes the older
 // one and the previous older one is dropped whole. A read that finds an entry in the older
 // generation moves it into the current one, so entries in use survive turnovers.
 
@@ -46,7 +46,8 @@ export class Recent<V> {
     }
     const replaced = this.#current.get(key)
     if (replaced !== undefined) this.#currentWeight -= this.#weigh(key, replaced)
-    this.#current.set(key, value)
+    // The key is kept: a copy, whatever request string it was cut from (see detach).
+    this.#current.set(detach(key), value)
     this.#currentWeight += weight
   }
 }

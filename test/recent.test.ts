@@ -1,5 +1,22 @@
+import v8 from 'node:v8'
+import vm from 'node:vm'
 import { test } from 'tap'
-import { Recent } from '../lib/recent.js'
+import { detach, Recent } from '../lib/recent.js'
+
+v8.setFlagsFromString('--expose-gc')
+const gc = vm.runInNewContext('gc') as () => void
+
+function heapMB (): number {
+  gc()
+  gc()
+  return process.memoryUsage().heapUsed / 1e6
+}
+
+/** The last 40 characters of a fresh 64 KB string: in V8, a view that keeps all 64 KB alive. */
+function cutFromLargeText (i: number): string {
+  const text = Buffer.alloc(64 * 1024, 'x').toString('latin1') + `|key number ${String(i).padStart(20, '0')}`
+  return text.slice(-40)
+}
 
 test('a recent entry is found again', async (t) => {
   const recent = new Recent<number>(100)
@@ -44,4 +61,24 @@ test('an entry heavier than a generation is not kept', async (t) => {
 test('a limit that is not a positive number is refused', async (t) => {
   t.throws(() => new Recent(0), RangeError)
   t.throws(() => new Recent(Number.NaN), RangeError)
+})
+
+test('keys are kept as copies, whether set or moved by a read, so the text they were cut from is freed', async (t) => {
+  const n = 200
+  const recent = new Recent<number>(2 * n) // n entries per generation
+  const before = heapMB()
+  for (let i = 0; i < n; i++) recent.set(cutFromLargeText(i), i)
+  t.ok(heapMB() - before < 3, 'set: the 64 KB texts are not kept')
+  recent.set('filler', -1) // a turnover: the n keys are now the older generation
+  let found = 0
+  for (let i = 0; i < n; i++) if (recent.get(cutFromLargeText(i)) === i) found++
+  t.equal(found, n, 'every key was found, and moved to the current generation')
+  const grown = heapMB() - before
+  t.ok(grown < 3, `moved by a read: the heap grew by ${grown.toFixed(2)} MB for ${n} keys cut from 64 KB texts`)
+})
+
+test('detach returns an equal string', async (t) => {
+  const cut = cutFromLargeText(7)
+  t.equal(detach(cut), cut)
+  t.equal(detach(''), '')
 })

@@ -64,6 +64,28 @@ test('the ids a server-side provider remembers do not keep whole Cookie headers 
   t.ok(grown < LIMIT_MB, `the heap grew by ${grown.toFixed(2)} MB for ${REQUESTS} requests with 12 KB Cookie headers`)
 })
 
+test('long ids that a custom idPattern allows are remembered within a bound counted in characters', async (t) => {
+  const login = cookieSession('SID', Type.Object({ n: Type.Number() }), {
+    storage: memoryStorage(),
+    identity: () => randomBytes(3000).toString('hex'),
+    idPattern: /^[0-9a-f]{6000}$/,
+  })
+  const app = await buildApp(t, [login])
+  app.get('/', async (request) => ({ s: request.sessions.get(login) }))
+  const { port, agent } = await listen(t, app)
+  await get(port, agent, 'warm=up')
+  const before = heapMB()
+  let ok = 0
+  // 3000 unknown ids of 6000 characters: 18 MB of ids, if the cache counted entries.
+  for (let i = 0; i < 3000; i++) {
+    const res = await get(port, agent, `SID=${randomBytes(3000).toString('hex')}`)
+    if (res.status === 200 && res.body === '{"s":null}') ok++
+  }
+  const grown = heapMB() - before
+  t.equal(ok, 3000, 'every request answered, with no session')
+  t.ok(grown < 8, `the heap grew by ${grown.toFixed(2)} MB`)
+})
+
 test('the client-side values a provider remembers do not keep whole Cookie headers alive', async (t) => {
   const schema = () => Type.Object({ n: Type.Number() })
   const key = hex(KEY_HEX)

@@ -102,6 +102,8 @@ interface Call {
   settled: boolean
   prev: Call | undefined
   next: Call | undefined
+  /** Waiting for the connection: goes on once it is ready, or fails with why it is not. */
+  resume (error?: Error): void
   settle (error: Error | undefined, value?: unknown): void
 }
 
@@ -164,27 +166,34 @@ export function redisStorage (options: RedisStorageOptions): RedisStorage {
   const client: Redis | Cluster = opts.client ?? makeClient(opts.url, opts.options, opts.onError)
   let closing: Promise<void> | undefined
 
-  // One shared wait for the connection in progress, so a burst of calls during a slow connect
-  // adds one set of listeners, not one per call.
-  let connecting: Promise<void> | undefined
-  function connected (): Promise<void> {
-    connecting ??= new Promise<void>((resolve, reject) => {
-      const settle = (error?: Error): void => {
-        client.off('ready', onReady)
-        client.off('close', onClose)
-        client.off('end', onClose)
-        connecting = undefined
-        if (error === undefined) resolve()
-        else reject(error)
-      }
-      const onReady = (): void => settle()
-      const onClose = (): void => settle(new Error('the connection attempt failed'))
+  // Calls waiting for the connection in progress. One set of listeners for all of them, added for
+  // the first and removed with the last: a call that times out leaves the set, so a connection
+  // that never gets ready (a server that accepts and never answers) keeps nothing of it.
+  const waiting = new Set<Call>()
+  function wait (call: Call): void {
+    if (waiting.size === 0) {
       client.on('ready', onReady)
       client.on('close', onClose)
       client.on('end', onClose)
-    })
-    return connecting
+    }
+    waiting.add(call)
   }
+  function leave (call: Call): void {
+    if (waiting.delete(call) && waiting.size === 0) stopWaiting()
+  }
+  function stopWaiting (): void {
+    client.off('ready', onReady)
+    client.off('close', onClose)
+    client.off('end', onClose)
+  }
+  function release (error?: Error): void {
+    const calls = [...waiting]
+    waiting.clear()
+    stopWaiting()
+    for (const call of calls) call.resume(error)
+  }
+  function onReady (): void { release() }
+  function onClose (): void { release(new Error('the connection attempt failed')) }
 
   // Calls in flight, oldest first, in a linked list a call leaves as it settles. Every call has
   // the same timeout, so deadlines come in the order calls start: one timer, armed for the oldest
@@ -231,10 +240,15 @@ export function redisStorage (options: RedisStorageOptions): RedisStorage {
         settled: false,
         prev: undefined,
         next: undefined,
+        resume (error?: Error) {
+          if (error === undefined) start()
+          else finish(error)
+        },
         settle (error: Error | undefined, value?: unknown) {
           if (call.settled) return
           call.settled = true
           if (call.prev !== undefined || first === call) unlink(call)
+          leave(call)
           if (error === undefined) resolve(value as T)
           else reject(error)
         },
@@ -265,7 +279,7 @@ export function redisStorage (options: RedisStorageOptions): RedisStorage {
         start()
       } else if (status === 'connecting' || status === 'connect' || status === 'wait') {
         watch(call)
-        connected().then(start, finish)
+        wait(call)
         if (status === 'wait') client.connect().catch(() => {})
       } else {
         finish(new Error(`not connected (${status})`))

@@ -1,10 +1,21 @@
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
+import v8 from 'node:v8'
+import vm from 'node:vm'
 import { redisStorage, type RedisStorage } from '../storages/redis.js'
 import { freePort, redisSkip, startRedis, waitFor } from './helpers/redis.js'
 
 const skip = redisSkip(t)
+
+v8.setFlagsFromString('--expose-gc')
+const gc = vm.runInNewContext('gc') as () => void
+
+function heapMB (): number {
+  gc()
+  gc()
+  return process.memoryUsage().heapUsed / 1e6
+}
 
 /** How late a failure may come after the storage's timeout on a loaded 2-core machine. */
 const MARGIN = 400
@@ -91,6 +102,28 @@ t.test('a step of the wall clock moves no timeout: a hung call still fails after
       t.ok(ms >= timeout - 5 && ms <= timeout + MARGIN, `clock stepped ${step} ms: failed after ${ms.toFixed(0)} ms`)
     }
   }
+})
+
+t.test('calls waiting on a connection that never gets ready keep nothing once they have failed', { skip }, async (t) => {
+  const server = await startRedis(t)
+  // A stopped server still accepts connections (the kernel does), and never answers the ready check.
+  server.pause()
+  t.teardown(() => server.resume())
+  const storage = redisStorage({ url: server.url, timeout: 50 })
+  t.teardown(() => storage.close())
+  const batch = async (): Promise<number> => {
+    const results = await Promise.allSettled(Array.from({ length: 500 }, () => storage.read(newKey())))
+    return results.filter((r) => r.status === 'rejected' && (r.reason as { code?: string }).code === 'FST_SESSIONS_STORAGE_UNAVAILABLE').length
+  }
+  await batch()
+  const before = heapMB()
+  let failed = 0
+  for (let i = 0; i < 10; i++) failed += await batch()
+  const grown = heapMB() - before
+  t.equal(failed, 5000, 'every call failed, at its timeout')
+  t.not(storage.client.status, 'ready', 'the connection never got ready')
+  t.ok(grown < 3, `the heap grew by ${grown.toFixed(2)} MB over 5000 failed calls`)
+  t.ok(storage.client.listenerCount('ready') <= 1, 'no listener left per call')
 })
 
 t.test('the default 1000 ms timeout bounds calls through a client that has no timeout of its own', { skip }, async (t) => {

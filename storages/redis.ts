@@ -7,8 +7,10 @@
 // drops instead of resending them, reconnect forever with a short backoff, and have their 'error'
 // events handled. (A client passed in keeps its own options: with ioredis's default
 // autoResendUnfulfilledCommands, a command in flight when its connection drops is resent after
-// reconnection.) A command already written to a server that hangs (SIGSTOP, a stuck host) can still
-// run when it wakes, after we reported the timeout; no client can recall bytes already sent, but
+// reconnection.) When a command sent on a ready connection times out, the server hangs: a client we
+// made has that connection dropped, so ioredis does not keep every unanswered command (arguments
+// included) until the server wakes, and reconnects. A command already written to a server that
+// hangs (SIGSTOP, a stuck host) can still run when it wakes, after we reported the timeout; no client can recall bytes already sent, but
 // commands on one connection keep their order and PXAT is absolute, so a late write never outlives
 // the expiry it was given. Expiry is Redis's own (the key vanishes with the session); a write or
 // touch whose expiry is already past on our clock deletes the key, so it never leaves a value
@@ -100,6 +102,8 @@ interface Call {
   /** On the monotonic clock (performance.now()): a step of the wall clock moves no deadline. */
   deadline: number
   settled: boolean
+  /** Handed to ioredis on a ready connection. */
+  sent: boolean
   prev: Call | undefined
   next: Call | undefined
   /** Waiting for the connection: goes on once it is ready, or fails with why it is not. */
@@ -225,9 +229,18 @@ export function redisStorage (options: RedisStorageOptions): RedisStorage {
 
   function sweep (): void {
     const now = performance.now()
+    let hung = false
     for (let call = first; call !== undefined && call.deadline <= now; call = first) {
+      hung ||= call.sent
       call.settle(unavailable(`redis ${call.name} got no answer within ${timeout} ms`))
     }
+    // A command sent on a ready connection got no answer: the server hangs. ioredis keeps every
+    // command it sent until the connection ends, arguments included, so the connection of a client
+    // we made is dropped now (a destroyed socket: ending it politely would wait for the hung
+    // server) rather than holding a queue that grows with the traffic until the server wakes. The
+    // client fails what it still held and reconnects, resending nothing; what the server already
+    // received may still run when it wakes, as before. A client passed in is the application's.
+    if (hung && owned && client.status === 'ready') (client as Redis).stream.destroy()
     arm()
   }
 
@@ -238,6 +251,7 @@ export function redisStorage (options: RedisStorageOptions): RedisStorage {
         name,
         deadline: performance.now() + timeout,
         settled: false,
+        sent: false,
         prev: undefined,
         next: undefined,
         resume (error?: Error) {
@@ -265,6 +279,7 @@ export function redisStorage (options: RedisStorageOptions): RedisStorage {
           return
         }
         let sending: Promise<T>
+        call.sent = true
         try {
           sending = send()
         } catch (error) {

@@ -1,7 +1,8 @@
 // A bounded map of recent entries, cheaper than an LRU on the request path: two generations of
-// plain Maps. Keys are copied when stored; values are the caller's to keep small and detached. Writes go to the current one; when it reaches half the limit it becomes the older
+// plain Maps. Writes go to the current one; when it reaches half the limit it becomes the older
 // one and the previous older one is dropped whole. A read that finds an entry in the older
-// generation moves it into the current one, so entries in use survive turnovers.
+// generation moves it into the current one, so entries in use survive turnovers. Keys are copied
+// when stored (see detach); values are the caller's to keep detached.
 
 /** A bounded map of recently used entries, by weight (1 per entry unless `weigh` says otherwise). */
 export class Recent<V> {

@@ -10,9 +10,9 @@
 // reconnection.) When a command sent on a ready connection times out, the server hangs: a client we
 // made has that connection dropped, so ioredis does not keep every unanswered command (arguments
 // included) until the server wakes, and reconnects. A command already written to a server that
-// hangs (SIGSTOP, a stuck host) can still run when it wakes, after we reported the timeout; no client can recall bytes already sent, but
-// commands on one connection keep their order and PXAT is absolute, so a late write never outlives
-// the expiry it was given. Expiry is Redis's own (the key vanishes with the session); a write or
+// hangs (SIGSTOP, a stuck host) can still run when it wakes, after we reported the timeout; no
+// client can recall bytes already sent, but commands on one connection keep their order and PXAT
+// is absolute, so a late write never outlives the expiry it was given. Expiry is Redis's own (the key vanishes with the session); a write or
 // touch whose expiry is already past on our clock deletes the key, so it never leaves a value
 // behind. `compareAndWrite` is one Lua script on the key's node (a Cluster routes it by its one
 // key): Redis runs a script alone, so its GET, compare and SET (or DEL) are atomic with respect to

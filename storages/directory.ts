@@ -330,7 +330,9 @@ function fileStorage (root: string, sweepBatch: number): DirectoryStorage & { re
         await createLock(file)
         return { file, stats: await lstat(file) }
       } catch (err) {
-        if (errorCode(err) === 'ENOENT' && attempt < 3) {
+        // The folder was removed meanwhile (another process emptied it): make it again. Not counted
+        // in `attempt`, which paces the waits for a busy lock; bounded by the same deadline.
+        if (errorCode(err) === 'ENOENT' && performance.now() <= deadline) {
           await makeFolder(folder)
           continue
         }

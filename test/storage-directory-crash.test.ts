@@ -66,7 +66,7 @@ function tornRecords (dir: string): string[] {
   return torn
 }
 
-async function runAndKill (writer: string, dir: string): Promise<NodeJS.Signals | null> {
+async function runAndKill (writer: string, dir: string): Promise<{ signal: NodeJS.Signals | null, stderr: string }> {
   // Compiled JavaScript, and without tap's NODE_OPTIONS (its process-info and coverage hooks):
   // the child starts in about a hundred milliseconds.
   const child = spawn(process.execPath, [writer, dir], { stdio: ['ignore', 'pipe', 'pipe'], env: CHILD_ENV })
@@ -88,7 +88,7 @@ async function runAndKill (writer: string, dir: string): Promise<NodeJS.Signals 
   await sleep(Math.random() * 300)
   child.kill('SIGKILL')
   const [, signal] = await exited
-  return signal
+  return { signal, stderr }
 }
 
 test(`records written by a process killed with SIGKILL at random moments (${ROUNDS} rounds) always read back whole`, async (t) => {
@@ -108,8 +108,9 @@ test(`records written by a process killed with SIGKILL at random moments (${ROUN
   const lane = async (): Promise<void> => {
     while (next < ROUNDS) {
       const round = next++
-      const signal = await runAndKill(writer, dir)
+      const { signal, stderr } = await runAndKill(writer, dir)
       t.equal(signal, 'SIGKILL', `round ${round}: the writer was killed, not stopped by an error`)
+      t.equal(stderr, '', `round ${round}: no write failed before the kill`)
       t.same(tornRecords(dir), [], `round ${round}: every record file on disk is whole`)
     }
   }

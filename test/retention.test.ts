@@ -10,6 +10,7 @@ import vm from 'node:vm'
 import { test } from 'tap'
 import Type from 'typebox'
 import { cookieSession, hex, memoryStorage, messageAuthentication } from '../lib/index.js'
+import type { Provider } from '../lib/provider.js'
 import { buildApp, cookiesOf, KEY_HEX } from './helpers/app.js'
 
 v8.setFlagsFromString('--expose-gc')
@@ -112,4 +113,20 @@ test('the client-side values a provider remembers do not keep whole Cookie heade
   const grown = heapMB() - before
   t.equal(ok, REQUESTS, 'every value read back')
   t.ok(grown < LIMIT_MB, `the heap grew by ${grown.toFixed(2)} MB for ${REQUESTS} requests with 12 KB Cookie headers`)
+})
+
+test('the values a client-side provider remembers stay within its 4 MiB, counted as heap', async (t) => {
+  const cart = cookieSession('CART', Type.Object({ username: Type.String(), count: Type.Integer() }), {
+    transformers: [messageAuthentication({ key: hex(KEY_HEX) })],
+  }) as unknown as Provider
+  const before = heapMB()
+  // 40 000 writes, each remembered: far more than the bound holds.
+  for (let i = 0; i < 40_000; i++) {
+    cart.seal(cart.serialize({ username: `user ${i}`, count: i }), cart.stamp(null, Date.now()))
+  }
+  const grown = heapMB() - before
+  t.ok(grown < 4 * 1.048576 * 1.15, `the heap grew by ${grown.toFixed(2)} MB`)
+  t.ok(grown > 2, 'and values are remembered')
+  // The provider must outlive the measure, or its memory is collected with it.
+  t.equal(cart.name, 'CART')
 })

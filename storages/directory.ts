@@ -233,8 +233,10 @@ function fileStorage (root: string, sweepBatch: number): DirectoryStorage & { re
       try {
         return await open(temp, 'wx', 0o600)
       } catch (err) {
-        // The folder is missing, or an invalidate or sweep removed it after our mkdir: make it again.
-        if (errorCode(err) !== 'ENOENT' || attempt === 3) throw err
+        // The folder is missing, or an invalidate or sweep of another process removed it after our
+        // mkdir: make it again. Each round needs that removal to land between two system calls of
+        // ours; twenty in a row is a directory that cannot be written.
+        if (errorCode(err) !== 'ENOENT' || attempt === 20) throw err
       }
       await makeFolder(folder)
     }

@@ -1,16 +1,6 @@
-import v8 from 'node:v8'
-import vm from 'node:vm'
 import { test } from 'tap'
 import { detach, Recent } from '../lib/recent.js'
-
-v8.setFlagsFromString('--expose-gc')
-const gc = vm.runInNewContext('gc') as () => void
-
-function heapMB (): number {
-  gc()
-  gc()
-  return process.memoryUsage().heapUsed / 1e6
-}
+import { heapMB } from './helpers/heap.js'
 
 /** The last 40 characters of a fresh 64 KB string: in V8, a view that keeps all 64 KB alive. */
 function cutFromLargeText (i: number): string {

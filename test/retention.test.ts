@@ -5,28 +5,18 @@
 // header one string, as in production.
 import { randomBytes } from 'node:crypto'
 import http from 'node:http'
-import v8 from 'node:v8'
-import vm from 'node:vm'
 import { test } from 'tap'
 import Type from 'typebox'
 import { cookieSession, hex, memoryStorage, messageAuthentication } from '../lib/index.js'
 import type { Provider } from '../lib/provider.js'
 import { buildApp, cookiesOf, KEY_HEX } from './helpers/app.js'
-
-v8.setFlagsFromString('--expose-gc')
-const gc = vm.runInNewContext('gc') as () => void
+import { heapMB } from './helpers/heap.js'
 
 const REQUESTS = 1000
 // Another cookie of 12 KB on each request (Node's header limit is 16 KB): 1000 of them kept would
 // be ~12 MB.
 const PADDING = 'pad=' + 'x'.repeat(12 * 1024)
 const LIMIT_MB = 3
-
-function heapMB (): number {
-  gc()
-  gc()
-  return process.memoryUsage().heapUsed / 1e6
-}
 
 function get (port: number, agent: http.Agent, cookie: string): Promise<{ status: number, body: string }> {
   return new Promise((resolve, reject) => {
@@ -39,29 +29,39 @@ function get (port: number, agent: http.Agent, cookie: string): Promise<{ status
   })
 }
 
-async function listen (t: Parameters<typeof buildApp>[0], app: Awaited<ReturnType<typeof buildApp>>): Promise<{ port: number, agent: http.Agent }> {
+type App = Awaited<ReturnType<typeof buildApp>>
+
+/**
+ * Serves `app` over HTTP, warms it up, then sends `count` requests, the i-th with `cookieOf(i)`.
+ * Returns how many answered 200 with `bodyOf(i)`, and by how many MB the heap grew meanwhile.
+ */
+async function loadOverHttp (
+  t: Parameters<typeof buildApp>[0], app: App, count: number,
+  cookieOf: (i: number) => string, bodyOf: (i: number) => string
+): Promise<{ answered: number, grown: number }> {
   await app.listen({ host: '127.0.0.1', port: 0 })
   const address = app.server.address()
+  const port = typeof address === 'object' && address !== null ? address.port : 0
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
   t.teardown(() => agent.destroy())
-  return { port: typeof address === 'object' && address !== null ? address.port : 0, agent }
+  await get(port, agent, 'warm=up')
+  const before = heapMB()
+  let answered = 0
+  for (let i = 0; i < count; i++) {
+    const res = await get(port, agent, cookieOf(i))
+    if (res.status === 200 && res.body === bodyOf(i)) answered++
+  }
+  return { answered, grown: heapMB() - before }
 }
 
 test('the ids a server-side provider remembers do not keep whole Cookie headers alive', async (t) => {
   const login = cookieSession('SID', Type.Object({ n: Type.Number() }), { storage: memoryStorage() })
   const app = await buildApp(t, [login])
   app.get('/', async (request) => ({ s: request.sessions.get(login) }))
-  const { port, agent } = await listen(t, app)
-  await get(port, agent, 'warm=up')
-  const before = heapMB()
-  let ok = 0
-  for (let i = 0; i < REQUESTS; i++) {
-    // A well-formed id the storage does not know: read as absent, but its storage key is remembered.
-    const res = await get(port, agent, `${PADDING}${i}; SID=${randomBytes(32).toString('base64url')}`)
-    if (res.status === 200 && res.body === '{"s":null}') ok++
-  }
-  const grown = heapMB() - before
-  t.equal(ok, REQUESTS, 'every request answered, with no session')
+  // Well-formed ids the storage does not know: read as absent, but their storage keys are remembered.
+  const { answered, grown } = await loadOverHttp(t, app, REQUESTS,
+    (i) => `${PADDING}${i}; SID=${randomBytes(32).toString('base64url')}`, () => '{"s":null}')
+  t.equal(answered, REQUESTS, 'every request answered, with no session')
   t.ok(grown < LIMIT_MB, `the heap grew by ${grown.toFixed(2)} MB for ${REQUESTS} requests with 12 KB Cookie headers`)
 })
 
@@ -73,17 +73,9 @@ test('long ids that a custom idPattern allows are remembered within a bound coun
   })
   const app = await buildApp(t, [login])
   app.get('/', async (request) => ({ s: request.sessions.get(login) }))
-  const { port, agent } = await listen(t, app)
-  await get(port, agent, 'warm=up')
-  const before = heapMB()
-  let ok = 0
   // 3000 unknown ids of 6000 characters: 18 MB of ids, if the cache counted entries.
-  for (let i = 0; i < 3000; i++) {
-    const res = await get(port, agent, `SID=${randomBytes(3000).toString('hex')}`)
-    if (res.status === 200 && res.body === '{"s":null}') ok++
-  }
-  const grown = heapMB() - before
-  t.equal(ok, 3000, 'every request answered, with no session')
+  const { answered, grown } = await loadOverHttp(t, app, 3000, () => `SID=${randomBytes(3000).toString('hex')}`, () => '{"s":null}')
+  t.equal(answered, 3000, 'every request answered, with no session')
   t.ok(grown < 8, `the heap grew by ${grown.toFixed(2)} MB`)
 })
 
@@ -102,16 +94,9 @@ test('the client-side values a provider remembers do not keep whole Cookie heade
   for (let i = 0; i < REQUESTS; i++) values.push(cookiesOf((await writing.inject(`/${i}`)).headers['set-cookie']))
   const reading = await buildApp(t, [reader])
   reading.get('/', async (request) => ({ s: request.sessions.get(reader) }))
-  const { port, agent } = await listen(t, reading)
-  await get(port, agent, 'warm=up')
-  const before = heapMB()
-  let ok = 0
-  for (let i = 0; i < REQUESTS; i++) {
-    const res = await get(port, agent, `${PADDING}${i}; ${values[i] as string}`)
-    if (res.status === 200 && res.body === `{"s":{"n":${i}}}`) ok++
-  }
-  const grown = heapMB() - before
-  t.equal(ok, REQUESTS, 'every value read back')
+  const { answered, grown } = await loadOverHttp(t, reading, REQUESTS,
+    (i) => `${PADDING}${i}; ${values[i] as string}`, (i) => `{"s":{"n":${i}}}`)
+  t.equal(answered, REQUESTS, 'every value read back')
   t.ok(grown < LIMIT_MB, `the heap grew by ${grown.toFixed(2)} MB for ${REQUESTS} requests with 12 KB Cookie headers`)
 })
 

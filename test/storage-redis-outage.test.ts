@@ -1,21 +1,11 @@
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import v8 from 'node:v8'
-import vm from 'node:vm'
 import { redisStorage, type RedisStorage } from '../storages/redis.js'
 import { freePort, redisSkip, startRedis, waitFor } from './helpers/redis.js'
+import { heapMB } from './helpers/heap.js'
 
 const skip = redisSkip(t)
-
-v8.setFlagsFromString('--expose-gc')
-const gc = vm.runInNewContext('gc') as () => void
-
-function heapMB (): number {
-  gc()
-  gc()
-  return process.memoryUsage().heapUsed / 1e6
-}
 
 /** How late a failure may come after the storage's timeout on a loaded 2-core machine. */
 const MARGIN = 400

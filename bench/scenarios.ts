@@ -153,38 +153,52 @@ async function secureSession (kind: Kind): Promise<FastifyInstance> {
   return fastify
 }
 
+// A cookie's raw value, found the plain way a hand-written app would.
+function cookieValue (header: string | undefined, name: string): string | null {
+  const start = header === undefined ? -1 : header.indexOf(name + '=')
+  if (header === undefined || start < 0) return null
+  const end = header.indexOf(';', start)
+  return header.slice(start + name.length + 1, end < 0 ? undefined : end)
+}
+
+// The bench's two routes over a session kept by hand: `read` gives the session or null, `write`
+// keeps one and sets its cookie.
+function handwrittenRoutes (
+  fastify: FastifyInstance,
+  read: (request: FastifyRequest) => Data | null | Promise<Data | null>,
+  write: (request: FastifyRequest, reply: FastifyReply, data: Data) => void | Promise<void>
+): FastifyInstance {
+  fastify.get('/prime', async (request, reply) => {
+    await write(request, reply, FRESH)
+    return { count: 0 }
+  })
+  fastify.get('/', async (request, reply) => {
+    const current = await read(request)
+    const count = (current?.count ?? 0) + 1
+    await write(request, reply, { username: current?.username ?? 'bench', count })
+    return { count }
+  })
+  return fastify
+}
+
 // The issue's floor: a signed cookie counter written by hand with no plugin (parse the Cookie
 // header, check an HMAC, JSON, sign, one Set-Cookie). No expiry, no schema, no cache headers, no
 // key rotation: what every session library adds to, shown in each run for scale.
 function handwritten (): FastifyInstance {
-  const fastify = app()
   const mac = (value: string): Buffer => createHmac('sha256', KEY).update(value).digest()
-  const read = (header: string | undefined): Data | null => {
-    const start = header === undefined ? -1 : header.indexOf('H=')
-    if (header === undefined || start < 0) return null
-    const end = header.indexOf(';', start)
-    const raw = decodeURIComponent(header.slice(start + 2, end < 0 ? undefined : end))
+  return handwrittenRoutes(app(), (request) => {
+    const sent = cookieValue(request.headers.cookie, 'H')
+    if (sent === null) return null
+    const raw = decodeURIComponent(sent)
     const dot = raw.lastIndexOf('.')
     const given = Buffer.from(raw.slice(dot + 1), 'base64url')
     const expected = mac(raw.slice(0, dot))
     if (dot < 0 || given.length !== expected.length || !timingSafeEqual(given, expected)) return null
     return JSON.parse(raw.slice(0, dot)) as Data
-  }
-  const write = (reply: FastifyReply, data: Data): void => {
+  }, (_request, reply, data) => {
     const value = JSON.stringify(data)
     reply.header('set-cookie', 'H=' + encodeURIComponent(value + '.' + mac(value).toString('base64url')) + '; Path=/; HttpOnly; SameSite=Lax')
-  }
-  fastify.get('/prime', async (_request, reply) => {
-    write(reply, FRESH)
-    return { count: 0 }
   })
-  fastify.get('/', async (request, reply) => {
-    const current = read(request.headers.cookie)
-    const count = (current?.count ?? 0) + 1
-    write(reply, { username: current?.username ?? 'bench', count })
-    return { count }
-  })
-  return fastify
 }
 
 // The same floor over Redis: the cookie holds an id, GET and SET through ioredis, no plugin, no
@@ -194,29 +208,22 @@ async function handwrittenRedis (env: Environment): Promise<FastifyInstance> {
   const client = new Redis({ host: '127.0.0.1', port: redisPortOf(env) })
   const fastify = app()
   closeWith(fastify, () => client.quit())
-  const idOf = (header: string | undefined): string | null => {
-    const start = header === undefined ? -1 : header.indexOf('R=')
-    if (header === undefined || start < 0) return null
-    const end = header.indexOf(';', start)
-    return header.slice(start + 2, end < 0 ? undefined : end)
-  }
-  const write = async (reply: FastifyReply, id: string, data: Data): Promise<void> => {
+  return handwrittenRoutes(fastify, async (request) => {
+    const id = cookieValue(request.headers.cookie, 'R')
+    const text = id === null ? null : await client.get('hw:' + id)
+    return text === null ? null : JSON.parse(text) as Data
+  }, async (request, reply, data) => {
+    const id = cookieValue(request.headers.cookie, 'R') ?? randomBytes(32).toString('base64url')
     await client.set('hw:' + id, JSON.stringify(data), 'PX', 86_400_000)
     reply.header('set-cookie', 'R=' + id + '; Path=/; HttpOnly; SameSite=Lax')
-  }
-  fastify.get('/prime', async (_request, reply) => {
-    await write(reply, randomBytes(32).toString('base64url'), FRESH)
-    return { count: 0 }
   })
-  fastify.get('/', async (request, reply) => {
-    const id = idOf(request.headers.cookie) ?? randomBytes(32).toString('base64url')
-    const text = await client.get('hw:' + id)
-    const current = text === null ? null : JSON.parse(text) as Data
-    const count = (current?.count ?? 0) + 1
-    await write(reply, id, { username: current?.username ?? 'bench', count })
-    return { count }
-  })
-  return fastify
+}
+
+// Our plugin over the bench's redis-server, each scenario under its own key prefix.
+async function oursOnRedis (kind: Kind, env: Environment): Promise<FastifyInstance> {
+  const redisStorage = await loadStorage('redis', 'redisStorage')
+  if (redisStorage === undefined) throw new Unavailable('storages/redis.ts is not there yet')
+  return ours(kind, { storage: redisStorage({ url: `redis://127.0.0.1:${redisPortOf(env)}`, prefix: `ours-${kind}:` }) })
 }
 
 function redisPortOf (env: Environment): number {
@@ -300,11 +307,7 @@ export const scenarios: readonly Scenario[] = [
     kind: 'read',
     ours: true,
     redis: true,
-    async build (env) {
-      const redisStorage = await loadStorage('redis', 'redisStorage')
-      if (redisStorage === undefined) throw new Unavailable('storages/redis.ts is not there yet')
-      return ours('read', { storage: redisStorage({ url: `redis://127.0.0.1:${redisPortOf(env)}`, prefix: 'ours-read:' }) })
-    },
+    build: (env) => oursOnRedis('read', env),
   },
   {
     id: 'redis-counter',
@@ -312,11 +315,7 @@ export const scenarios: readonly Scenario[] = [
     kind: 'counter',
     ours: true,
     redis: true,
-    async build (env) {
-      const redisStorage = await loadStorage('redis', 'redisStorage')
-      if (redisStorage === undefined) throw new Unavailable('storages/redis.ts is not there yet')
-      return ours('counter', { storage: redisStorage({ url: `redis://127.0.0.1:${redisPortOf(env)}`, prefix: 'ours-counter:' }) })
-    },
+    build: (env) => oursOnRedis('counter', env),
   },
   {
     id: 'handwritten-counter',

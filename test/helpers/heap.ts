@@ -5,9 +5,14 @@ import vm from 'node:vm'
 v8.setFlagsFromString('--expose-gc')
 const gc = vm.runInNewContext('gc') as () => void
 
-/** Megabytes of heap in use after two full garbage collections. */
+/** Bytes of heap in use after two full garbage collections. */
+export function heapBytes (): number {
+  gc()
+  gc()
+  return process.memoryUsage().heapUsed
+}
+
+/** The same, in megabytes. */
 export function heapMB (): number {
-  gc()
-  gc()
-  return process.memoryUsage().heapUsed / 1e6
+  return heapBytes() / 1e6
 }

@@ -147,8 +147,11 @@ async function readHeader (handle: FileHandle): Promise<Header | null> {
   return parseHeader(bytes.subarray(0, bytesRead))
 }
 
+// The same file, not merely the same inode number: a lock removed by one process and made again by
+// another can get the number back at once, and breaking "the stale lock" would then break a live one.
+// The change time (to the microsecond) tells the two apart.
 function sameFile (a: Stats, b: Stats): boolean {
-  return a.ino === b.ino && a.dev === b.dev
+  return a.ino === b.ino && a.dev === b.dev && a.ctimeMs === b.ctimeMs
 }
 
 // Wall-clock time for lock ages, compared with file mtimes; immune to tests that fake Date.now.

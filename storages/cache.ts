@@ -13,34 +13,28 @@
  */
 import { LRUCache } from 'lru-cache'
 import Type, { type Static } from 'typebox'
-import { optionsError, parseOptions } from '../lib/options.js'
-import { checkExpiry, dateClock } from './expiry.js'
-import type { SessionStorage } from './storage.js'
+import { optionsError, parseOptionsWithDefaults, withDefault } from '../lib/options.js'
+import { checkExpiry, dateClock, hasExpired } from './expiry.js'
+import { hasCapability, type SessionStorage, type StorageWith, type StoredEntry, type WithReadEntry } from './storage.js'
 
 const LABEL = 'cacheStorage()'
 
 export const CacheStorageOptionsSchema = Type.Object({
   /** Seconds an entry may be served from memory. Default 60. */
-  ttl: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 31_536_000, default: 60 })),
+  ttl: withDefault(Type.Number({ exclusiveMinimum: 0, maximum: 31_536_000 }), 60),
   /** The most entries cached; the least recently used goes first. Default 10 000. */
-  maxEntries: Type.Optional(Type.Integer({ minimum: 1, maximum: 16_777_216, default: 10_000 })),
+  maxEntries: withDefault(Type.Integer({ minimum: 1, maximum: 16_777_216 }), 10_000),
 }, { additionalProperties: false })
 
 export type CacheStorageOptions = Static<typeof CacheStorageOptionsSchema>
 
-/** A stored value with its expiry (epoch ms, `null`: none). */
-export interface StoredEntry {
-  value: string
-  expiresAt: number | null
-}
-
+// Declared in storage.ts; still exported here, where they were first.
+export type { StoredEntry }
 /** A storage that can tell a value's expiry on read, so a cache never keeps it longer. */
-export interface SessionStorageWithExpiry extends SessionStorage {
-  readEntry (key: string): Promise<StoredEntry | null>
-}
+export type SessionStorageWithExpiry = WithReadEntry
 
-export interface CacheStorage extends SessionStorage {
-  close (): Promise<void>
+/** `touch` and `compareAndWrite` are there when the inner storage has them. */
+export interface CacheStorage extends StorageWith<'close'> {
   /** The storage behind the cache. */
   readonly inner: SessionStorage
 }
@@ -62,17 +56,15 @@ function isStorage (value: unknown): value is SessionStorage {
 
 export function cacheStorage (inner: SessionStorage, options?: CacheStorageOptions): CacheStorage {
   if (!isStorage(inner)) throw optionsError(LABEL, 'the first argument must be a storage (read, write, invalidate)')
-  const opts = parseOptions(CacheStorageOptionsSchema, options, LABEL)
-  const ttlMs = Math.round((opts.ttl ?? 60) * 1000)
+  const opts = parseOptionsWithDefaults(CacheStorageOptionsSchema, options, LABEL)
+  const ttlMs = Math.round(opts.ttl * 1000)
   const cache = new LRUCache<string, StoredEntry>({
-    max: opts.maxEntries ?? 10_000,
+    max: opts.maxEntries,
     ttl: Math.max(ttlMs, 1),
     perf: dateClock,
     ttlResolution: 0,
   })
-  const readEntry = typeof (inner as Partial<SessionStorageWithExpiry>).readEntry === 'function'
-    ? (inner as SessionStorageWithExpiry).readEntry.bind(inner)
-    : null
+  const readEntry = hasCapability(inner, 'readEntry') ? inner.readEntry.bind(inner) : null
   const flights = new Map<string, Flight>()
   let sequence = 0
   let closed = false
@@ -98,7 +90,7 @@ export function cacheStorage (inner: SessionStorage, options?: CacheStorageOptio
   }
 
   function live (entry: StoredEntry | undefined): entry is StoredEntry {
-    return entry !== undefined && (entry.expiresAt === null || Date.now() < entry.expiresAt)
+    return entry !== undefined && !hasExpired(entry.expiresAt)
   }
 
   function remember (key: string, entry: StoredEntry): void {
@@ -163,7 +155,7 @@ export function cacheStorage (inner: SessionStorage, options?: CacheStorageOptio
     },
   }
 
-  if (typeof inner.touch === 'function') {
+  if (hasCapability(inner, 'touch')) {
     const touch = inner.touch.bind(inner)
     storage.touch = async (key, expiresAt) => {
       checkExpiry(expiresAt)
@@ -188,7 +180,7 @@ export function cacheStorage (inner: SessionStorage, options?: CacheStorageOptio
     }
   }
 
-  if (typeof inner.compareAndWrite === 'function') {
+  if (hasCapability(inner, 'compareAndWrite')) {
     const compareAndWrite = inner.compareAndWrite.bind(inner)
     // Decided by the inner storage alone (the cache may be stale); the cache follows the outcome.
     storage.compareAndWrite = async (key, expected, value, expiresAt) => {

@@ -1,6 +1,7 @@
 // The one expiry rule of the storages (not part of the public surface). An expiry is an epoch time
-// in milliseconds or `null` (none); `Infinity` also means none. An entry is absent from the first
-// millisecond `Date.now() >= expiresAt`, and a backend that counts whole milliseconds is given
+// in milliseconds, a finite number, or `null` for none; anything else (NaN, Infinity, a string) is
+// refused with a TypeError before any storage work. An entry is absent from the first millisecond
+// `Date.now() >= expiresAt`, and a backend that counts whole milliseconds is given
 // `Math.ceil(expiresAt)`, which draws the same line for the whole-millisecond times Date.now gives.
 
 /** The clock lru-cache is given: Date.now(), so tests that fake it are obeyed. */
@@ -15,10 +16,10 @@ export type Expiry =
 const NEVER: Expiry = { kind: 'never' }
 const PASSED: Expiry = { kind: 'passed' }
 
-/** Throws a TypeError unless `expiresAt` is an expiry (a number that is not NaN, or null). */
+/** Throws a TypeError unless `expiresAt` is an expiry: a finite number, or null. */
 export function checkExpiry (expiresAt: unknown): asserts expiresAt is number | null {
-  if (expiresAt !== null && (typeof expiresAt !== 'number' || Number.isNaN(expiresAt))) {
-    throw new TypeError('expiresAt must be an epoch time in milliseconds (a finite number, or Infinity for none) or null')
+  if (expiresAt !== null && !Number.isFinite(expiresAt)) {
+    throw new TypeError('expiresAt must be a finite epoch time in milliseconds or null')
   }
 }
 
@@ -30,7 +31,7 @@ export function hasExpired (expiresAt: number | null, now: number = Date.now()):
 /** Checks `expiresAt` and says what it means at `now`. */
 export function expiryAt (expiresAt: number | null, now: number = Date.now()): Expiry {
   checkExpiry(expiresAt)
-  if (expiresAt === null || expiresAt === Infinity) return NEVER
+  if (expiresAt === null) return NEVER
   return hasExpired(expiresAt, now) ? PASSED : { kind: 'at', at: Math.ceil(expiresAt) }
 }
 

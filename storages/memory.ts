@@ -11,7 +11,7 @@
 import { LRUCache } from 'lru-cache'
 import Type, { type Static } from 'typebox'
 import { parseOptionsWithDefaults, withDefault } from '../lib/options.js'
-import { dateClock, ttlUntil } from './expiry.js'
+import { checkExpiry, dateClock, ttlUntil } from './expiry.js'
 import type { StorageWith, StoredEntry } from './storage.js'
 
 const LABEL = 'memoryStorage()'
@@ -68,12 +68,14 @@ export function memoryStorage (options?: MemoryStorageOptions): MemoryStorage {
     },
     // Synchronous between the compare and the set, hence atomic within the process.
     async compareAndWrite (key, expected, value, expiresAt) {
+      checkExpiry(expiresAt)
       if (typeof value !== 'string') throw new TypeError('value must be a string')
       if ((cache.get(key) ?? null) !== expected) return false
       put(key, value, expiresAt)
       return true
     },
     async touch (key, expiresAt) {
+      checkExpiry(expiresAt)
       const value = cache.get(key)
       if (value !== undefined) put(key, value, expiresAt)
     },

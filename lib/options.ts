@@ -1,4 +1,4 @@
-import type { TSchema, Static } from 'typebox'
+import Type, { type TAddOptional, type TObject, type TProperties, type TSchema, type Static } from 'typebox'
 import { Compile, type Validator } from 'typebox/compile'
 import Value from 'typebox/value'
 import { FST_SESSIONS_OPTIONS } from './errors.js'
@@ -62,4 +62,28 @@ function describeErrors (validator: Validator, value: unknown): string {
 /** Throws `FST_SESSIONS_OPTIONS` with `message` (prefixed with what was being configured). */
 export function optionsError (label: string, message: string): Error {
   return new FST_SESSIONS_OPTIONS(`${label}: ${message}`)
+}
+
+// Defaults that the types know about. A property declared with `withDefault` is optional to the
+// caller and present in what `parseOptionsWithDefaults` returns, so no `??` repeats the default.
+
+/** A property schema with a default: optional in the options, always there once parsed. */
+export type TDefaulted<T extends TSchema> = TAddOptional<T & { readonly default: Static<T> }>
+
+/** `Type.Optional(schema)` with `value` as its default, kept in the type. */
+export function withDefault<T extends TSchema> (schema: T, value: Static<T>): TDefaulted<T> {
+  return Type.Optional(Object.assign(schema, { default: value }))
+}
+
+type DefaultedKeys<P extends TProperties> = { [K in keyof P]: P[K] extends { readonly default: unknown } ? K : never }[keyof P]
+
+/** The parsed options of an object schema: properties declared with `withDefault` are required. */
+export type WithDefaults<S extends TObject> = Static<S> & {
+  [K in DefaultedKeys<S['properties']> & keyof Static<S>]-?: Exclude<Static<S>[K], undefined>
+}
+
+/** `parseOptions`, with a return type that has the properties declared with `withDefault`. */
+export function parseOptionsWithDefaults<S extends TObject> (schema: S, input: unknown, label: string): WithDefaults<S> {
+  // Value.Default has filled every property that declares a default, which no type can say.
+  return parseOptions(schema, input, label) as WithDefaults<S>
 }

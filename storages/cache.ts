@@ -13,34 +13,28 @@
  */
 import { LRUCache } from 'lru-cache'
 import Type, { type Static } from 'typebox'
-import { optionsError, parseOptions } from '../lib/options.js'
-import { checkExpiry, dateClock } from './expiry.js'
-import type { SessionStorage } from './storage.js'
+import { optionsError, parseOptionsWithDefaults, withDefault } from '../lib/options.js'
+import { checkExpiry, dateClock, hasExpired } from './expiry.js'
+import { hasCapability, type SessionStorage, type StorageWith, type StoredEntry, type WithCompareAndWrite, type WithReadEntry, type WithTouch } from './storage.js'
 
 const LABEL = 'cacheStorage()'
 
 export const CacheStorageOptionsSchema = Type.Object({
   /** Seconds an entry may be served from memory. Default 60. */
-  ttl: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 31_536_000, default: 60 })),
+  ttl: withDefault(Type.Number({ exclusiveMinimum: 0, maximum: 31_536_000 }), 60),
   /** The most entries cached; the least recently used goes first. Default 10 000. */
-  maxEntries: Type.Optional(Type.Integer({ minimum: 1, maximum: 16_777_216, default: 10_000 })),
+  maxEntries: withDefault(Type.Integer({ minimum: 1, maximum: 16_777_216 }), 10_000),
 }, { additionalProperties: false })
 
 export type CacheStorageOptions = Static<typeof CacheStorageOptionsSchema>
 
-/** A stored value with its expiry (epoch ms, `null`: none). */
-export interface StoredEntry {
-  value: string
-  expiresAt: number | null
-}
-
+// Declared in storage.ts; still exported here, where they were first.
+export type { StoredEntry }
 /** A storage that can tell a value's expiry on read, so a cache never keeps it longer. */
-export interface SessionStorageWithExpiry extends SessionStorage {
-  readEntry (key: string): Promise<StoredEntry | null>
-}
+export type SessionStorageWithExpiry = WithReadEntry
 
-export interface CacheStorage extends SessionStorage {
-  close (): Promise<void>
+/** `touch` and `compareAndWrite` are there when the inner storage has them. */
+export interface CacheStorage extends StorageWith<'close'> {
   /** The storage behind the cache. */
   readonly inner: SessionStorage
 }
@@ -48,7 +42,7 @@ export interface CacheStorage extends SessionStorage {
 interface Flight {
   /** Operations on the key in progress. */
   pending: number
-  /** Mutations (write, invalidate, touch) in progress. */
+  /** Mutations (write, invalidate, touch, compareAndWrite) in progress. */
   mutating: number
   /** The sequence number of the latest mutation started. */
   changed: number
@@ -60,54 +54,109 @@ function isStorage (value: unknown): value is SessionStorage {
   return typeof s.read === 'function' && typeof s.write === 'function' && typeof s.invalidate === 'function'
 }
 
-export function cacheStorage (inner: SessionStorage, options?: CacheStorageOptions): CacheStorage {
-  if (!isStorage(inner)) throw optionsError(LABEL, 'the first argument must be a storage (read, write, invalidate)')
-  const opts = parseOptions(CacheStorageOptionsSchema, options, LABEL)
-  const ttlMs = Math.round((opts.ttl ?? 60) * 1000)
-  const cache = new LRUCache<string, StoredEntry>({
-    max: opts.maxEntries ?? 10_000,
-    ttl: Math.max(ttlMs, 1),
-    perf: dateClock,
-    ttlResolution: 0,
-  })
-  const readEntry = typeof (inner as Partial<SessionStorageWithExpiry>).readEntry === 'function'
-    ? (inner as SessionStorageWithExpiry).readEntry.bind(inner)
-    : null
-  const flights = new Map<string, Flight>()
-  let sequence = 0
-  let closed = false
+function live (entry: StoredEntry | undefined): entry is StoredEntry {
+  return entry !== undefined && !hasExpired(entry.expiresAt)
+}
 
-  function begin (key: string, mutation: boolean): Flight {
-    let flight = flights.get(key)
+/** The cached entries and the operations in flight on each key. */
+class Entries {
+  readonly #cache: LRUCache<string, StoredEntry>
+  readonly #flights = new Map<string, Flight>()
+  #sequence = 0
+  closed = false
+
+  constructor (ttlMs: number, maxEntries: number) {
+    this.#cache = new LRUCache<string, StoredEntry>({ max: maxEntries, ttl: Math.max(ttlMs, 1), perf: dateClock, ttlResolution: 0 })
+  }
+
+  /** The live cached entry of `key`; an expired one is dropped. */
+  get (key: string): StoredEntry | undefined {
+    const cached = this.#cache.get(key)
+    if (live(cached)) return cached
+    if (cached !== undefined) this.#cache.delete(key)
+    return undefined
+  }
+
+  /** The cached entry of `key` as it is, its cache deadline unchanged. */
+  peek (key: string): StoredEntry | undefined {
+    return this.#cache.peek(key)
+  }
+
+  remember (key: string, entry: StoredEntry): void {
+    if (live(entry) && !this.closed) this.#cache.set(key, entry)
+    else this.#cache.delete(key)
+  }
+
+  forget (key: string): void {
+    this.#cache.delete(key)
+  }
+
+  clear (): void {
+    this.#cache.clear()
+  }
+
+  // `cacheable` is false when the expiry is unknown: such a value must not be kept.
+  async readThrough (key: string, read: () => Promise<{ entry: StoredEntry | null, cacheable: boolean }>): Promise<string | null> {
+    const flight = this.#begin(key, false)
+    const startedAt = this.#sequence
+    const quiet = flight.mutating === 0
+    try {
+      const { entry, cacheable } = await read()
+      // A mutation that overlapped this read may have finished first: its result must stand.
+      if (entry !== null && cacheable && quiet && flight.changed <= startedAt) this.remember(key, entry)
+      return entry === null || !live(entry) ? null : entry.value
+    } finally {
+      this.#end(key, flight, false)
+    }
+  }
+
+  /**
+   * Runs a mutation of `key` on the inner storage; `settle` updates the cache from its result,
+   * told whether another mutation of the key started meanwhile. A failure drops the cached entry.
+   */
+  async mutate<R> (key: string, run: () => Promise<R>, settle: (result: R, alone: boolean) => void): Promise<R> {
+    const flight = this.#begin(key, true)
+    const mine = flight.changed
+    try {
+      const result = await run()
+      settle(result, flight.changed === mine)
+      return result
+    } catch (err) {
+      this.#cache.delete(key)
+      throw err
+    } finally {
+      this.#end(key, flight, true)
+    }
+  }
+
+  #begin (key: string, mutation: boolean): Flight {
+    let flight = this.#flights.get(key)
     if (flight === undefined) {
       flight = { pending: 0, mutating: 0, changed: 0 }
-      flights.set(key, flight)
+      this.#flights.set(key, flight)
     }
     flight.pending++
     if (mutation) {
       flight.mutating++
-      flight.changed = ++sequence
+      flight.changed = ++this.#sequence
     }
     return flight
   }
 
-  function end (key: string, flight: Flight, mutation: boolean): void {
+  #end (key: string, flight: Flight, mutation: boolean): void {
     flight.pending--
     if (mutation) flight.mutating--
-    if (flight.pending === 0) flights.delete(key)
+    if (flight.pending === 0) this.#flights.delete(key)
   }
+}
 
-  function live (entry: StoredEntry | undefined): entry is StoredEntry {
-    return entry !== undefined && (entry.expiresAt === null || Date.now() < entry.expiresAt)
-  }
+export function cacheStorage (inner: SessionStorage, options?: CacheStorageOptions): CacheStorage {
+  if (!isStorage(inner)) throw optionsError(LABEL, 'the first argument must be a storage (read, write, invalidate)')
+  const opts = parseOptionsWithDefaults(CacheStorageOptionsSchema, options, LABEL)
+  const entries = new Entries(Math.round(opts.ttl * 1000), opts.maxEntries)
+  const readEntry = hasCapability(inner, 'readEntry') ? inner.readEntry.bind(inner) : null
 
-  function remember (key: string, entry: StoredEntry): void {
-    if (live(entry)) cache.set(key, entry)
-    else cache.delete(key)
-  }
-
-  // `cacheable` is false when the expiry is unknown: such a value must not be kept.
-  async function readThrough (key: string): Promise<{ entry: StoredEntry | null, cacheable: boolean }> {
+  async function readInner (key: string): Promise<{ entry: StoredEntry | null, cacheable: boolean }> {
     if (readEntry !== null) return { entry: await readEntry(key), cacheable: true }
     const value = await inner.read(key)
     return { entry: value === null ? null : { value, expiresAt: null }, cacheable: false }
@@ -116,98 +165,54 @@ export function cacheStorage (inner: SessionStorage, options?: CacheStorageOptio
   const storage: CacheStorage = {
     inner,
     async read (key) {
-      const cached = cache.get(key)
-      if (live(cached)) return cached.value
-      if (cached !== undefined) cache.delete(key)
-      const flight = begin(key, false)
-      const startedAt = sequence
-      const quiet = flight.mutating === 0
-      try {
-        const { entry, cacheable } = await readThrough(key)
-        // A mutation that overlapped this read may have finished first: its result must stand.
-        if (entry !== null && cacheable && quiet && flight.changed <= startedAt && !closed) remember(key, entry)
-        return entry === null || !live(entry) ? null : entry.value
-      } finally {
-        end(key, flight, false)
-      }
+      return entries.get(key)?.value ?? await entries.readThrough(key, () => readInner(key))
     },
     async write (key, value, expiresAt) {
       checkExpiry(expiresAt)
-      const flight = begin(key, true)
-      const mine = flight.changed
-      try {
-        await inner.write(key, value, expiresAt)
-        if (flight.changed === mine && !closed) remember(key, { value, expiresAt })
-        else cache.delete(key)
-      } catch (err) {
-        cache.delete(key)
-        throw err
-      } finally {
-        end(key, flight, true)
-      }
+      await entries.mutate(key, () => inner.write(key, value, expiresAt), (_, alone) => {
+        if (alone) entries.remember(key, { value, expiresAt })
+        else entries.forget(key)
+      })
     },
     async invalidate (key) {
-      const flight = begin(key, true)
-      cache.delete(key)
-      try {
-        await inner.invalidate(key)
-      } finally {
-        cache.delete(key)
-        end(key, flight, true)
-      }
+      entries.forget(key)
+      // Forgotten again once done (mutate forgets on failure): an overlapping read may have cached it.
+      await entries.mutate(key, () => inner.invalidate(key), () => { entries.forget(key) })
     },
     async close () {
-      closed = true
-      cache.clear()
+      entries.closed = true
+      entries.clear()
       await inner.close?.()
     },
   }
-
-  if (typeof inner.touch === 'function') {
-    const touch = inner.touch.bind(inner)
-    storage.touch = async (key, expiresAt) => {
-      checkExpiry(expiresAt)
-      const flight = begin(key, true)
-      const mine = flight.changed
-      try {
-        await touch(key, expiresAt)
-        const cached = cache.peek(key)
-        if (cached !== undefined && flight.changed === mine) {
-          // Only the record's expiry moves; the cache deadline stays where it was.
-          cached.expiresAt = expiresAt
-          if (!live(cached)) cache.delete(key)
-        } else {
-          cache.delete(key)
-        }
-      } catch (err) {
-        cache.delete(key)
-        throw err
-      } finally {
-        end(key, flight, true)
-      }
-    }
-  }
-
-  if (typeof inner.compareAndWrite === 'function') {
-    const compareAndWrite = inner.compareAndWrite.bind(inner)
-    // Decided by the inner storage alone (the cache may be stale); the cache follows the outcome.
-    storage.compareAndWrite = async (key, expected, value, expiresAt) => {
-      checkExpiry(expiresAt)
-      const flight = begin(key, true)
-      const mine = flight.changed
-      try {
-        const wrote = await compareAndWrite(key, expected, value, expiresAt)
-        if (wrote && flight.changed === mine && !closed) remember(key, { value, expiresAt })
-        else cache.delete(key)
-        return wrote
-      } catch (err) {
-        cache.delete(key)
-        throw err
-      } finally {
-        end(key, flight, true)
-      }
-    }
-  }
-
+  if (hasCapability(inner, 'touch')) storage.touch = cachedTouch(entries, inner.touch.bind(inner))
+  if (hasCapability(inner, 'compareAndWrite')) storage.compareAndWrite = cachedCompareAndWrite(entries, inner.compareAndWrite.bind(inner))
   return storage
+}
+
+function cachedTouch (entries: Entries, touch: WithTouch['touch']): WithTouch['touch'] {
+  return async (key, expiresAt) => {
+    checkExpiry(expiresAt)
+    await entries.mutate(key, () => touch(key, expiresAt), (_, alone) => {
+      const cached = entries.peek(key)
+      if (cached === undefined || !alone) {
+        entries.forget(key)
+        return
+      }
+      // Only the record's expiry moves; the cache deadline stays where it was.
+      cached.expiresAt = expiresAt
+      if (!live(cached)) entries.forget(key)
+    })
+  }
+}
+
+// Decided by the inner storage alone (the cache may be stale); the cache follows the outcome.
+function cachedCompareAndWrite (entries: Entries, compareAndWrite: WithCompareAndWrite['compareAndWrite']): WithCompareAndWrite['compareAndWrite'] {
+  return async (key, expected, value, expiresAt) => {
+    checkExpiry(expiresAt)
+    return await entries.mutate(key, () => compareAndWrite(key, expected, value, expiresAt), (wrote, alone) => {
+      if (wrote && alone) entries.remember(key, { value, expiresAt })
+      else entries.forget(key)
+    })
+  }
 }

@@ -10,32 +10,29 @@
  */
 import { LRUCache } from 'lru-cache'
 import Type, { type Static } from 'typebox'
-import { parseOptions } from '../lib/options.js'
-import { dateClock, ttlUntil } from './expiry.js'
-import type { SessionStorageWithExpiry, StoredEntry } from './cache.js'
+import { parseOptionsWithDefaults, withDefault } from '../lib/options.js'
+import { checkExpiry, dateClock, ttlUntil } from './expiry.js'
+import type { StorageWith, StoredEntry } from './storage.js'
 
 const LABEL = 'memoryStorage()'
 const PURGE_INTERVAL_MS = 60_000
 
 export const MemoryStorageOptionsSchema = Type.Object({
   /** The most sessions kept; the least recently used goes first. Default 100 000. */
-  maxEntries: Type.Optional(Type.Integer({ minimum: 1, maximum: 16_777_216, default: 100_000 })),
+  maxEntries: withDefault(Type.Integer({ minimum: 1, maximum: 16_777_216 }), 100_000),
 }, { additionalProperties: false })
 
 export type MemoryStorageOptions = Static<typeof MemoryStorageOptionsSchema>
 
-export interface MemoryStorage extends SessionStorageWithExpiry {
-  touch (key: string, expiresAt: number | null): Promise<void>
-  compareAndWrite (key: string, expected: string | null, value: string, expiresAt: number | null): Promise<boolean>
-  close (): Promise<void>
+export interface MemoryStorage extends StorageWith<'touch' | 'compareAndWrite' | 'readEntry' | 'close'> {
   /** How many entries are held now (expired ones not yet dropped included). */
   readonly size: number
 }
 
 export function memoryStorage (options?: MemoryStorageOptions): MemoryStorage {
-  const { maxEntries } = parseOptions(MemoryStorageOptionsSchema, options, LABEL)
+  const { maxEntries } = parseOptionsWithDefaults(MemoryStorageOptionsSchema, options, LABEL)
   const cache = new LRUCache<string, string>({
-    max: maxEntries ?? 100_000,
+    max: maxEntries,
     perf: dateClock,
     ttlResolution: 0,
   })
@@ -71,12 +68,14 @@ export function memoryStorage (options?: MemoryStorageOptions): MemoryStorage {
     },
     // Synchronous between the compare and the set, hence atomic within the process.
     async compareAndWrite (key, expected, value, expiresAt) {
+      checkExpiry(expiresAt)
       if (typeof value !== 'string') throw new TypeError('value must be a string')
       if ((cache.get(key) ?? null) !== expected) return false
       put(key, value, expiresAt)
       return true
     },
     async touch (key, expiresAt) {
+      checkExpiry(expiresAt)
       const value = cache.get(key)
       if (value !== undefined) put(key, value, expiresAt)
     },

@@ -2,6 +2,10 @@
  * Where a server-side session lives. The plugin hands a storage only opaque keys (a hash of the
  * provider name and the session id) and opaque values (a record around the serialized payload),
  * so a storage needs no knowledge of sessions: it keeps strings until they expire.
+ *
+ * `read`, `write` and `invalidate` are the contract; the optional methods are capabilities a
+ * storage declares by having them (the plugin and `cacheStorage` check for each before use), and
+ * the exported conformance suite tests each one a storage has.
  */
 export interface SessionStorage {
   /** The value written under `key`, or `null` when it is unknown or past its expiry. */
@@ -10,7 +14,7 @@ export interface SessionStorage {
   write (key: string, value: string, expiresAt: number | null): Promise<void>
   /** Forgets `key`; unknown keys are not an error. */
   invalidate (key: string): Promise<void>
-  /** Moves the expiry of `key` without rewriting its value (idle refresh). */
+  /** Moves the expiry of `key` without rewriting its value (idle refresh); creates nothing. */
   touch? (key: string, expiresAt: number | null): Promise<void>
   /**
    * Compare-and-set, for `concurrency: 'reject'`: writes `value` only when the stored value is
@@ -18,6 +22,33 @@ export interface SessionStorage {
    * respect to every other write of the same key. Resolves whether it wrote.
    */
   compareAndWrite? (key: string, expected: string | null, value: string, expiresAt: number | null): Promise<boolean>
+  /**
+   * The value under `key` with its expiry, or `null` as `read` would answer; lets a cache in
+   * front (`cacheStorage`) keep a value it read no longer than the record lives.
+   */
+  readEntry? (key: string): Promise<StoredEntry | null>
   /** Frees what the storage created itself. Idempotent. */
   close? (): Promise<void>
+}
+
+/** A stored value with its expiry (epoch ms, `null`: none). */
+export interface StoredEntry {
+  value: string
+  expiresAt: number | null
+}
+
+/** The optional methods of `SessionStorage`. */
+export type StorageCapability = 'touch' | 'compareAndWrite' | 'readEntry' | 'close'
+
+/** A storage that has the capabilities `C` (e.g. `StorageWith<'touch' | 'close'>`). */
+export type StorageWith<C extends StorageCapability> = SessionStorage & Required<Pick<SessionStorage, C>>
+
+export type WithTouch = StorageWith<'touch'>
+export type WithCompareAndWrite = StorageWith<'compareAndWrite'>
+export type WithReadEntry = StorageWith<'readEntry'>
+export type WithClose = StorageWith<'close'>
+
+/** Whether `storage` has the optional method `capability`. */
+export function hasCapability<C extends StorageCapability> (storage: SessionStorage, capability: C): storage is StorageWith<C> {
+  return typeof storage[capability] === 'function'
 }

@@ -12,6 +12,10 @@
  * used. Cases marked `fakeClock` replace Date.now for a moment (restored in `finally`): a storage
  * that judges expiry by another clock (Redis's own TTLs) may skip them and rely on the real-time
  * expiry case instead.
+ *
+ * The optional methods (`touch`, `compareAndWrite`, `close`) each have cases marked `requires`:
+ * skip those for a storage without the method. `readEntry` is checked by a case that passes
+ * trivially for a storage without it.
  */
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
@@ -262,6 +266,21 @@ export const storageConformance: StorageConformanceCase[] = [
     }),
   },
   {
+    name: 'a touch whose expiry has already passed leaves nothing to read',
+    requires: 'touch',
+    fakeClock: false,
+    run: (make) => withStorage(make, async (storage) => {
+      if (storage.touch === undefined) throw new ConformanceSkip('the storage has no touch')
+      const key = randomKey()
+      await storage.write(key, 'value', Date.now() + MINUTE)
+      await storage.touch(key, Date.now() - 1000)
+      assert.equal(await storage.read(key), null)
+      await storage.write(key, 'again', Date.now() + MINUTE)
+      assert.equal(await storage.read(key), 'again', 'the key can be written again')
+      await storage.invalidate(key)
+    }),
+  },
+  {
     name: 'a touch that overlaps a write never brings back the older value',
     requires: 'touch',
     fakeClock: false,
@@ -353,6 +372,74 @@ export const storageConformance: StorageConformanceCase[] = [
       assert.equal(await cas(key, null, 'after expiry', Date.now() + MINUTE), true, 'an expired key counts as absent')
       assert.equal(await storage.read(key), 'after expiry')
       await storage.invalidate(key)
+    }),
+  },
+  {
+    name: 'compareAndWrite gives the value its expiry, or none with null',
+    requires: 'compareAndWrite',
+    fakeClock: true,
+    run: (make) => withStorage(make, async (storage) => {
+      if (storage.compareAndWrite === undefined) throw new ConformanceSkip('the storage has no compareAndWrite')
+      const base = Date.now()
+      const key = randomKey()
+      const forever = randomKey()
+      assert.equal(await storage.compareAndWrite(key, null, 'v1', base + MINUTE), true)
+      await storage.write(forever, 'old', base + MINUTE)
+      assert.equal(await storage.compareAndWrite(forever, 'old', 'kept', null), true)
+      await withClock(() => base + MINUTE - 1, async () => {
+        assert.equal(await storage.read(key), 'v1', 'one millisecond before the expiry')
+      })
+      await withClock(() => base + MINUTE, async () => {
+        assert.equal(await storage.read(key), null, 'at the expiry')
+      })
+      await withClock(() => base + 100 * MINUTE, async () => {
+        assert.equal(await storage.read(forever), 'kept', 'null: no expiry, whatever the value replaced had')
+      })
+      await storage.invalidate(key)
+      await storage.invalidate(forever)
+    }),
+  },
+  {
+    name: 'a compareAndWrite whose expiry has already passed leaves nothing to read',
+    requires: 'compareAndWrite',
+    fakeClock: false,
+    run: (make) => withStorage(make, async (storage) => {
+      if (storage.compareAndWrite === undefined) throw new ConformanceSkip('the storage has no compareAndWrite')
+      const key = randomKey()
+      await storage.write(key, 'v1', Date.now() + MINUTE)
+      assert.equal(await storage.compareAndWrite(key, 'v0', 'v2', Date.now() - 1000), false, 'a stale expectation still loses')
+      assert.equal(await storage.read(key), 'v1', 'and removes nothing')
+      assert.equal(await storage.compareAndWrite(key, 'v1', 'v2', Date.now() - 1000), true, 'the expected value is replaced')
+      assert.equal(await storage.read(key), null, 'by nothing')
+      assert.equal(await storage.compareAndWrite(key, null, 'v3', Date.now() + MINUTE), true, 'the key is absent again')
+      assert.equal(await storage.read(key), 'v3')
+      await storage.invalidate(key)
+    }),
+  },
+  {
+    // No `requires`: readEntry is what a cache in front uses to learn an expiry, and a storage
+    // without it is served correctly (uncached), so the case checks it only where it exists.
+    name: 'readEntry, where the storage has it, answers as read does, with the expiry the value was given',
+    fakeClock: false,
+    run: (make) => withStorage(make, async (storage) => {
+      if (storage.readEntry === undefined) return
+      const readEntry = storage.readEntry.bind(storage)
+      const key = randomKey()
+      const forever = randomKey()
+      const expiresAt = Date.now() + MINUTE
+      assert.equal(await readEntry(key), null, 'an unknown key')
+      await storage.write(key, 'value', expiresAt)
+      await storage.write(forever, 'forever', null)
+      assert.deepEqual(await readEntry(key), { value: 'value', expiresAt })
+      assert.deepEqual(await readEntry(forever), { value: 'forever', expiresAt: null })
+      if (storage.touch !== undefined) {
+        await storage.touch(key, expiresAt + MINUTE)
+        assert.deepEqual(await readEntry(key), { value: 'value', expiresAt: expiresAt + MINUTE }, 'touch moves the expiry it reports')
+      }
+      await storage.write(key, 'stale', Date.now() - 1000)
+      assert.equal(await readEntry(key), null, 'a write whose expiry has passed')
+      await storage.invalidate(forever)
+      assert.equal(await readEntry(forever), null, 'an invalidated key')
     }),
   },
   {

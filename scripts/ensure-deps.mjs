@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs `npm ci` only when node_modules does not match package-lock.json, so `npm start` and
 // `npm test` work on a fresh clone and cost a few milliseconds otherwise. Plain Node, no
-// dependencies: it must run before any are installed.
+// dependencies: it must run before any are installed. `--check` only reports (exit 1: stale).
 //
 // The check reads npm's own record of what it installed (node_modules/.package-lock.json) and
 // compares every locked package's version with it, and looks for each package's folder on disk.
@@ -43,6 +43,11 @@ export function staleReason (root = ROOT) {
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
   const reason = staleReason()
+  if (process.argv.includes('--check')) {
+    // Report only: exit 1 with the reason when an install is needed.
+    console.log(reason ?? 'node_modules matches package-lock.json')
+    process.exit(reason === null ? 0 : 1)
+  }
   if (reason !== null) {
     console.log(`ensure-deps: ${reason}; installing with npm ci ...`)
     const started = Date.now()

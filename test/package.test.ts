@@ -108,9 +108,26 @@ const cases: readonly StorageConformanceCase[] = storageConformance
 export { app, cases }
 `
 
-const TSCONFIG = (moduleResolution: 'node16' | 'bundler'): string => JSON.stringify({
+// A CommonJS TypeScript file: with module nodenext (TypeScript 5.8+) its imports may be ES modules
+// (require(esm)); the README's module formats note says so.
+const CTS = `import { cookieSession, memoryStorage } from 'fastify-sessions'
+import { storageConformance } from 'fastify-sessions/testing'
+import Type from 'typebox'
+
+const login = cookieSession('LOGIN_SESSION', Type.Object({ user: Type.String() }), { storage: memoryStorage() })
+const count: number = storageConformance.length
+// @ts-expect-error the suites are an array, not a string
+const wrong: string = storageConformance
+export = { login, count, wrong }
+`
+
+type Resolution = 'node16' | 'bundler' | 'nodenext'
+const CONSUMERS: Record<Resolution, string> = { node16: 'consumer.ts', bundler: 'consumer.ts', nodenext: 'consumer.cts' }
+const MODULES: Record<Resolution, string> = { node16: 'node16', bundler: 'esnext', nodenext: 'nodenext' }
+
+const TSCONFIG = (moduleResolution: Resolution): string => JSON.stringify({
   compilerOptions: {
-    module: moduleResolution === 'node16' ? 'node16' : 'esnext',
+    module: MODULES[moduleResolution],
     moduleResolution,
     target: 'ES2022',
     strict: true,
@@ -120,7 +137,7 @@ const TSCONFIG = (moduleResolution: 'node16' | 'bundler'): string => JSON.string
     skipLibCheck: true,
     types: ['node'],
   },
-  files: ['consumer.ts'],
+  files: [CONSUMERS[moduleResolution]],
 })
 
 test('the packed tarball installs into an empty folder and works from ESM, CommonJS and TypeScript', { timeout: 300_000 }, async (t) => {
@@ -178,11 +195,12 @@ test('the packed tarball installs into an empty folder and works from ESM, Commo
   }
 
   writeFileSync(join(consumer, 'consumer.ts'), TS)
+  writeFileSync(join(consumer, 'consumer.cts'), CTS)
   const tsc = require.resolve('typescript/bin/tsc')
-  for (const resolution of ['node16', 'bundler'] as const) {
+  for (const resolution of ['node16', 'bundler', 'nodenext'] as const) {
     writeFileSync(join(consumer, `tsconfig.${resolution}.json`), TSCONFIG(resolution))
     const checked = await run(process.execPath, [tsc, '-p', `tsconfig.${resolution}.json`], { cwd: consumer })
       .then(() => '', (err: { stdout?: string }) => err.stdout ?? String(err))
-    t.equal(checked, '', `TypeScript, moduleResolution ${resolution}: the consumer type-checks`)
+    t.equal(checked, '', `TypeScript, moduleResolution ${resolution}: ${CONSUMERS[resolution]} type-checks`)
   }
 })

@@ -3,8 +3,8 @@
 // Warm-up first, then interleaved rounds (the order rotates each round); each round measures bare
 // Fastify too, and every ratio is taken against the bare figure of its own round.
 //
-//   node dist/bench/run.js            the full run; prints the table and writes bench/results.md
-//   node dist/bench/run.js --smoke    one very short round of a few scenarios, checking that each
+//   node build/bench/run.js            the full run; prints the table and writes bench/results.md
+//   node build/bench/run.js --smoke    one very short round of a few scenarios, checking that each
 //                                     server answers 200 with the expected session behaviour
 //
 // Settings (environment): BENCH_ROUNDS (7), BENCH_DURATION (seconds per measurement, 2),
@@ -20,7 +20,7 @@ import type { LoadRequest, LoadResult } from './load.js'
 import { scenarios, type Scenario } from './scenarios.js'
 
 const HERE = new URL('.', import.meta.url)
-// Children run the same flavour as this file: dist/bench/*.js, or bench/*.ts under a loader (tap).
+// Children run the same flavour as this file: build/bench/*.js, or bench/*.ts under a loader (tap).
 const EXT = extname(fileURLToPath(import.meta.url))
 const ROOT = new URL(EXT === '.js' ? '../../' : '../', import.meta.url)
 const RESULTS = fileURLToPath(new URL('bench/results.md', ROOT))

@@ -5,6 +5,7 @@ import sessions, {
   directoryStorage, memoryStorage, redisStorage,
   type InvalidReason, type SessionStorage,
 } from '../lib/index.js'
+import { DEMO_BAD_REQUEST, DEMO_NO_SESSION, errorPages } from './errors.js'
 import { html, page, type Html, type Theme } from './html.js'
 import { loadKeys, type DemoKeys } from './keys.js'
 
@@ -52,6 +53,7 @@ export interface DemoOptions {
 }
 
 const USERNAME = /^[\p{L}\p{N} ._-]{1,40}$/u
+const NAME_RULE = 'A name is 1 to 40 letters, digits, spaces, dots, dashes or underscores.'
 
 /** Builds the demo app, ready to `listen` or `inject`. Closing it closes its storages. */
 export async function buildDemo (options: DemoOptions = {}): Promise<FastifyInstance> {
@@ -118,10 +120,20 @@ export async function buildDemo (options: DemoOptions = {}): Promise<FastifyInst
   }
 
   function send (request: FastifyRequest, reply: FastifyReply, title: string, body: Html, status = 200): FastifyReply {
-    const user = request.sessions.get(login)?.username ?? null
+    // An error page can come before the sessions loaded (a storage outage): then it shows none.
+    const loaded = <T>(read: () => T, otherwise: T): T => {
+      try {
+        return read()
+      } catch {
+        return otherwise
+      }
+    }
+    const user = loaded(() => request.sessions.get(login)?.username ?? null, null)
     return reply.code(status).type('text/html; charset=utf-8')
-      .send(page({ title, theme: theme(request), path: request.url.split('?')[0] as string, devKeys, user }, body))
+      .send(page({ title, theme: loaded(() => theme(request), 'light'), path: request.url.split('?')[0] as string, devKeys, user }, body))
   }
+
+  errorPages(app, send)
 
   function field (request: FastifyRequest, name: string): string {
     const body = request.body as Record<string, unknown> | undefined
@@ -159,9 +171,7 @@ export async function buildDemo (options: DemoOptions = {}): Promise<FastifyInst
 
   app.post('/login', async (request, reply) => {
     const username = field(request, 'username')
-    if (!USERNAME.test(username)) {
-      return send(request, reply, 'Log in', html`<h1>Log in</h1><div class="card"><p>A name is 1 to 40 letters, digits, spaces, dots, dashes or underscores.</p><p><a href="/">Back</a></p></div>`, 400)
-    }
+    if (!USERNAME.test(username)) throw new DEMO_BAD_REQUEST(NAME_RULE)
     request.sessions.set(login, { username, count: 0 })
     // Against session fixation: whatever id the visitor came with, the logged-in session gets a new one.
     request.sessions.regenerate(login)
@@ -196,7 +206,7 @@ export async function buildDemo (options: DemoOptions = {}): Promise<FastifyInst
 
   app.post('/shop/add', async (request, reply) => {
     const product = field(request, 'product')
-    if (!(product in PRODUCTS)) return reply.code(400).send({ error: 'unknown product' })
+    if (!(product in PRODUCTS)) throw new DEMO_BAD_REQUEST('Unknown product.')
     const current = request.sessions.get(cart) ?? { items: [] }
     if (current.items.length < 50) request.sessions.set(cart, { ...current, items: [...current.items, product] })
     return reply.redirect('/shop', 303)
@@ -225,7 +235,7 @@ export async function buildDemo (options: DemoOptions = {}): Promise<FastifyInst
 
   app.post('/preferences', async (request, reply) => {
     const choice = field(request, 'theme')
-    if (choice !== 'light' && choice !== 'dark') return reply.code(400).send({ error: 'theme is light or dark' })
+    if (choice !== 'light' && choice !== 'dark') throw new DEMO_BAD_REQUEST('The theme is light or dark.')
     request.sessions.set(settings, { theme: choice })
     return reply.redirect('/preferences', 303)
   })
@@ -293,17 +303,17 @@ curl -si -X POST -H 'X-Api-Session: &lt;id&gt;' ${request.protocol}://${request.
 
   const apiOnly = { sessions: ['X-Api-Session'] }
 
-  app.post('/api/login', { config: apiOnly }, async (request, reply) => {
+  app.post('/api/login', { config: apiOnly }, async (request) => {
     const username = field(request, 'username')
-    if (!USERNAME.test(username)) return reply.code(400).send({ error: 'username: 1 to 40 letters, digits, spaces, dots, dashes or underscores' })
+    if (!USERNAME.test(username)) throw new DEMO_BAD_REQUEST(NAME_RULE)
     request.sessions.set(api, { username, calls: 0 })
     request.sessions.regenerate(api)
     return { username }
   })
 
-  app.get('/api/me', { config: apiOnly }, async (request, reply) => {
+  app.get('/api/me', { config: apiOnly }, async (request) => {
     const s = request.sessions.get(api)
-    if (s === null) return reply.code(401).send({ error: 'no session: POST /api/login first, then send the X-Api-Session header' })
+    if (s === null) throw new DEMO_NO_SESSION('No session: POST /api/login first, then send the X-Api-Session header.')
     const next = { ...s, calls: s.calls + 1 }
     request.sessions.set(api, next)
     return next

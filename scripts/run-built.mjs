@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+// `node scripts/run-built.mjs example/server.js [args]`: runs a compiled entry of the demo build
+// (build/, from tsconfig.demo.json: the sources, the demo and the bench; never published),
+// compiling first only when a source is newer than the last build. The compile is transpile only
+// (`tsc --noCheck`, a few seconds): `npm test` checks the types. A current build starts at once.
+import { spawnSync } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const OUT = join(ROOT, 'build')
+const STAMP = join(OUT, '.built-at')
+const CONFIG = 'tsconfig.demo.json'
+const SOURCES = ['lib', 'storages', 'transformers', 'types', 'testing', 'example', 'bench']
+const CONFIGS = ['tsconfig.json', CONFIG, 'package.json']
+
+/** The newest modification time of `path` (a file) or of the .ts files under it (a folder). */
+function newest (path) {
+  const stat = statSync(path, { throwIfNoEntry: false })
+  if (stat === undefined) return 0
+  if (!stat.isDirectory()) return stat.mtimeMs
+  let time = 0
+  for (const entry of readdirSync(path, { withFileTypes: true })) {
+    if (entry.isDirectory() || entry.name.endsWith('.ts')) time = Math.max(time, newest(join(path, entry.name)))
+  }
+  return time
+}
+
+/** Why the build must run, or null when build/ is newer than every source. */
+function staleReason () {
+  if (!existsSync(STAMP)) return 'no build yet'
+  const builtAt = Number(readFileSync(STAMP, 'utf8'))
+  const sources = Math.max(...[...SOURCES, ...CONFIGS].map((path) => newest(join(ROOT, path))))
+  return Number.isFinite(builtAt) && builtAt >= sources ? null : 'sources changed since the last build'
+}
+
+const [entry, ...args] = process.argv.slice(2)
+if (entry === undefined) {
+  console.error('usage: node scripts/run-built.mjs <entry.js under build/> [args...]')
+  process.exit(2)
+}
+
+const reason = staleReason()
+if (reason !== null) {
+  // The stamp takes the time the build started: a source saved during the build is rebuilt next time.
+  const started = Date.now()
+  console.log(`building the demo into build/ (${reason}): tsc -p ${CONFIG} --noCheck ...`)
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
+  const result = spawnSync(process.execPath, [tsc, '-p', CONFIG, '--noCheck'], { cwd: ROOT, stdio: 'inherit' })
+  if (result.status !== 0) {
+    console.error(`the build failed (${result.error?.message ?? `exit code ${result.status}`})`)
+    process.exit(result.status ?? 1)
+  }
+  writeFileSync(STAMP, String(started))
+  console.log(`built in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+}
+
+// Run the entry in this process, as if it had been started directly.
+const file = join(OUT, entry)
+process.argv = [process.argv[0] ?? process.execPath, file, ...args]
+await import(pathToFileURL(file).href)

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { test } from 'tap'
-import Type from 'typebox'
+import Type, { type Static } from 'typebox'
 import { cookieSession, encrypt, ktorEncrypt, ktorSerializer, messageAuthentication, type SessionProvider } from '../lib/index.js'
 import type { SessionTransportTransformer } from '../lib/index.js'
 import { buildApp, cookiesOf, fakeClock } from './helpers/app.js'
@@ -14,7 +14,7 @@ const TEN_YEARS = 10 * 365 * 86400_000
 /** An app with /set (an admin session with id 7) and /read on one provider. */
 async function accountApp (t: Parameters<typeof buildApp>[0], providers: Array<SessionProvider<any>>): Promise<FastifyInstance> {
   const app = await buildApp(t, providers)
-  const [writer] = providers as [SessionProvider<typeof Account.static>]
+  const [writer] = providers as [SessionProvider<Static<typeof Account>>]
   app.get('/set', async (request) => { request.sessions.set(writer, { role: 'admin', id: 7 }); return 'ok' })
   app.get('/read', async (request) => Object.fromEntries(providers.map((p) => [p.name, request.sessions.get(p)])))
   return app
@@ -55,7 +55,7 @@ for (const [attack, wanted, expected] of [
 
     // The forger does not know what the head holds today; they try the old layout and the new.
     const readable: unknown[] = []
-    for (const known of [v1Head('S', clock.now - TEN_YEARS), '2:fixed.16bytes:']) {
+    for (const known of [v1Head('S', clock.now - TEN_YEARS), '2:fixed-block16:']) {
       const forged = 'S=' + encodeURIComponent(rewriteFirstBlock(wire, known, wanted))
       const read = (await app.inject({ url: '/read', headers: { cookie: forged } })).json() as { S: unknown }
       if (read.S !== null) readable.push(read.S)
@@ -97,5 +97,67 @@ test('a value in the previous envelope format (v1) still reads with messageAuthe
     clock.advance(1000)
     const read = (await app.inject({ url: '/read', headers: { cookie } })).json()
     t.same(read, { S: reads ? { role: 'admin', id: 7 } : null }, `${name}: ${reads ? 'reads' : 'refused'}`)
+  }
+})
+
+test('the first 16 bytes of every envelope are one constant, whatever the provider, payload or time', async (t) => {
+  const clock = fakeClock(t, 1_700_000_000_000)
+  // With one key and one IV, equal first ciphertext blocks mean equal first plaintext blocks.
+  const iv = Buffer.alloc(16, 7)
+  const key = { encryptionKey: randomBytes(32), signKey: randomBytes(32), ivGenerator: () => iv }
+  const firstBlocks = new Set<string>()
+  for (const name of ['S', 'LONG_PROVIDER_NAME_X', 'a']) {
+    const session = cookieSession(name, Account, { serializer: ktorSerializer(Account), transformers: [ktorEncrypt(key)] })
+    const app = await buildApp(t, [session])
+    app.get('/set', async (request) => { request.sessions.set(session, { role: name, id: name.length }); return 'ok' })
+    const wire = decodeURIComponent(cookiesOf((await app.inject('/set')).headers['set-cookie']).slice(name.length + 1))
+    firstBlocks.add(wire.slice(33, 33 + 32))
+    clock.advance(123_456_789)
+  }
+  t.equal(firstBlocks.size, 1)
+})
+
+test('a transformer that lets more than 16 leading bytes be rewritten is refused with the envelope', async (t) => {
+  const loose: SessionTransportTransformer = { malleablePrefix: 32, transformRead: (v) => v, transformWrite: (v) => v }
+  t.throws(() => cookieSession('S', Account, { transformers: [loose] }), { code: 'FST_SESSIONS_OPTIONS' })
+  t.doesNotThrow(() => cookieSession('S', Account, { transformers: [loose], envelope: false }))
+})
+
+// Two services (or two deployments) with one cookie name and one key, one of them without the envelope.
+for (const [name, make] of [
+  ['messageAuthentication', (key: Buffer) => messageAuthentication({ key })],
+  ['ktorEncrypt', (key: Buffer) => ktorEncrypt({ encryptionKey: key, signKey: key })],
+] as const) {
+  test(`${name}, ktorSerializer, one key: an enveloped value is refused without the envelope, and a bare value with it`, async (t) => {
+    fakeClock(t, 1_700_000_000_000)
+    const key = randomBytes(32)
+    const enveloped = cookieSession('S', Account, { serializer: ktorSerializer(Account), transformers: [make(key)] })
+    const bare = cookieSession('S', Account, { serializer: ktorSerializer(Account), transformers: [make(key)], envelope: false })
+    const withEnvelope = await accountApp(t, [enveloped])
+    const without = await accountApp(t, [bare])
+    const fromEnveloped = cookiesOf((await withEnvelope.inject('/set')).headers['set-cookie'])
+    const fromBare = cookiesOf((await without.inject('/set')).headers['set-cookie'])
+    t.same((await withEnvelope.inject({ url: '/read', headers: { cookie: fromEnveloped } })).json(), { S: { role: 'admin', id: 7 } }, 'each reads its own')
+    t.same((await without.inject({ url: '/read', headers: { cookie: fromBare } })).json(), { S: { role: 'admin', id: 7 } }, 'each reads its own')
+    t.same((await without.inject({ url: '/read', headers: { cookie: fromEnveloped } })).json(), { S: null }, 'enveloped value, provider without the envelope')
+    t.same((await withEnvelope.inject({ url: '/read', headers: { cookie: fromBare } })).json(), { S: null }, 'bare value, enveloped provider')
+  })
+}
+
+test('without the envelope, a payload that would read as an envelope is refused at set', async (t) => {
+  const Text = Type.Object({ note: Type.String() })
+  // A serializer of the application's own that writes the text as given.
+  const verbatim = { serialize: (value: { note: string }) => value.note, deserialize: (text: string) => ({ note: text }) }
+  const bare = cookieSession('S', Text, { serializer: verbatim, transformers: [messageAuthentication({ key: randomBytes(32) })], envelope: false })
+  const app = await buildApp(t, [bare])
+  app.get('/set/:note', async (request) => {
+    request.sessions.set(bare, { note: (request.params as { note: string }).note })
+    return 'ok'
+  })
+  t.equal((await app.inject('/set/hello')).statusCode, 200)
+  for (const note of ['2:fixed-block16:S:0:0::x', '1:S:0:0::x']) {
+    const response = await app.inject('/set/' + encodeURIComponent(note))
+    t.equal(response.statusCode, 500, note)
+    t.equal(response.json().code, 'FST_SESSIONS_INVALID_PAYLOAD', note)
   }
 })

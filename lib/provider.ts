@@ -5,6 +5,7 @@ import type { SessionTransportTransformer } from '../transformers/transformer.js
 import { ENVELOPE_HEAD, envelopePrefix, legacyPrefix, looksLikeEnvelope, openEnvelope, sealEnvelope, type Stamp } from './envelope.js'
 import { FST_SESSIONS_INVALID_PAYLOAD, FST_SESSIONS_OPTIONS, FST_SESSIONS_TOO_LARGE } from './errors.js'
 import { DEFAULT_ID_PATTERN, defaultIdentity, storageKey } from './identity.js'
+import { checkEncoding, checkHeaderName, checkLifetimes } from './option-checks.js'
 import { optionsError, parseOptions } from './options.js'
 import {
   CookieSessionOptionsSchema, DEFAULT_MAX_AGE, HeaderSessionOptionsSchema,
@@ -334,9 +335,14 @@ function checkCommon (options: CommonChecked, label: string): void {
   }
 }
 
+// Attributes the plugin writes itself: an extension of the same name would give the browser two.
+const WRITTEN_ATTRIBUTES = new Set(['path', 'domain', 'secure', 'httponly', 'samesite', 'max-age', 'expires'])
+
 function cookieAttributes (name: string, cookie: CookieOptions, label: string): ConstructorParameters<typeof CookieTransport>[1] {
-  const hostPrefix = name.startsWith('__Host-')
-  const securePrefix = hostPrefix || name.startsWith('__Secure-')
+  // Browsers match the prefixes case-insensitively (RFC 6265bis): `__HOST-` is held to them too.
+  const lower = name.toLowerCase()
+  const hostPrefix = lower.startsWith('__host-')
+  const securePrefix = hostPrefix || lower.startsWith('__secure-')
   const secure = cookie.secure ?? (securePrefix ? true : 'auto')
   const path = cookie.path ?? '/'
   if (securePrefix && secure !== true) {
@@ -357,6 +363,9 @@ function cookieAttributes (name: string, cookie: CookieOptions, label: string): 
   for (const [key, value] of Object.entries(cookie.extensions ?? {})) {
     if (!isToken(key) || (value !== null && !isAttributeValue(value))) {
       throw optionsError(label, `cookie.extensions.${key} is not a valid cookie attribute`)
+    }
+    if (WRITTEN_ATTRIBUTES.has(key.toLowerCase())) {
+      throw optionsError(label, `cookie.extensions.${key} repeats an attribute the plugin writes: use the cookie option instead`)
     }
   }
   return {
@@ -379,6 +388,9 @@ export function cookieSession<S extends TSchema> (name: string, schema: S, optio
   checkName(name, label)
   const opts = parseOptions(CookieSessionOptionsSchema, options, label) as CookieSessionOptions<Static<S>>
   checkCommon(opts, label)
+  checkLifetimes(opts, label)
+  // The caller's serializer: options are copied, and the check asks whether jsonSerializer made it.
+  checkEncoding({ ...opts, serializer: options?.serializer }, checkSchema(schema, label), label)
   const carrier = new CookieTransport(name, cookieAttributes(name, opts.cookie ?? {}, label))
   return new Provider<Static<S>>(name, checkSchema(schema, label), carrier, opts)
 }
@@ -390,8 +402,10 @@ export function cookieSession<S extends TSchema> (name: string, schema: S, optio
 export function headerSession<S extends TSchema> (name: string, schema: S, options?: HeaderSessionOptions<Static<S>>): SessionProvider<Static<S>> {
   const label = `headerSession(${JSON.stringify(String(name))})`
   checkName(name, label)
+  checkHeaderName(name, label)
   const opts = parseOptions(HeaderSessionOptionsSchema, options, label) as HeaderSessionOptions<Static<S>>
   checkCommon(opts, label)
+  checkLifetimes(opts, label)
   return new Provider<Static<S>>(name, checkSchema(schema, label), new HeaderTransport(name), opts)
 }
 

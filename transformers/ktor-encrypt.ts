@@ -68,7 +68,7 @@ function shortKeyWarnings (keys: readonly Buffer[], name: string): string[] {
  */
 export function ktorEncrypt (options: KtorEncryptOptions): SessionTransportTransformer {
   const opts = parseOptions(KtorEncryptOptionsSchema, options, LABEL)
-  const algorithm = hmacAlgorithm(opts.signAlgorithm ?? 'HmacSHA256', LABEL)
+  const { algorithm, warnings: algorithmWarnings } = hmacAlgorithm(opts.signAlgorithm ?? 'HmacSHA256', LABEL)
   const encryptionKeys = keyList(opts.encryptionKey, { label: `${LABEL} encryptionKey (AES)`, lengths: [16, 24, 32] })
   const signKeys = keyList(opts.signKey, { label: `${LABEL} signKey`, minBytes: 1 })
   if (encryptionKeys.length !== signKeys.length && encryptionKeys.length !== 1 && signKeys.length !== 1) {
@@ -92,7 +92,7 @@ export function ktorEncrypt (options: KtorEncryptOptions): SessionTransportTrans
   }
   const writer = pairs[0] as Pair
   const macHexLength = macLength(algorithm) * 2
-  const warnings = [...shortKeyWarnings(encryptionKeys, 'encryptionKey'), ...shortKeyWarnings(signKeys, 'signKey')]
+  const warnings = [...algorithmWarnings, ...shortKeyWarnings(encryptionKeys, 'encryptionKey'), ...shortKeyWarnings(signKeys, 'signKey')]
   if (backwardCompatibleRead) {
     warnings.push(`${LABEL}: backwardCompatibleRead decrypts values before authenticating them (Ktor 1.x/2.x format); turn it off once old cookies have expired`)
   }

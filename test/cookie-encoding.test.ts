@@ -58,7 +58,7 @@ test('property: every encoding round-trips what it accepts', async (t) => {
   fc.assert(fc.property(fc.string({ unit: 'grapheme' }), (value) =>
     decodeCookieValue(encodeCookieValue(value, 'uri'), 'uri') === value &&
     decodeCookieValue(encodeCookieValue(value, 'base64'), 'base64') === value), { numRuns: 300 })
-  fc.assert(fc.property(fc.string({ unit: fc.constantFrom(...'abcXYZ019!#$%&\'()*+-./:<=>?@[]^_`{|}~ ;,'.split('')) }), (value) =>
+  fc.assert(fc.property(fc.string({ unit: fc.constantFrom(...'abcXYZ019!#$%&\'()*+-./:<=>?@[]^_`{|}~ ,'.split('')) }), (value) =>
     decodeCookieValue(encodeCookieValue(value, 'dquotes'), 'dquotes') === value), { numRuns: 300 })
   fc.assert(fc.property(fc.string({ unit: 'binary' }), (value) => {
     const decoded = decodeCookieValue(value, 'uri')

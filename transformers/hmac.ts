@@ -29,8 +29,11 @@ export function hmacAlgorithm (name: string, label: string): HmacChoice {
   if (LEGACY.has(algorithm) && hashes.has(algorithm)) {
     return { algorithm, warnings: [`${label}: HMAC-SHA-1 is accepted for Ktor services that use HmacSHA1 only; use sha256 or stronger`] }
   }
-  if (!STRONG.has(algorithm) || !hashes.has(algorithm)) {
-    throw optionsError(label, `"${name}" is not an HMAC algorithm accepted here: use sha256 (HmacSHA256), sha384 or sha512`)
+  if (!hashes.has(algorithm)) {
+    throw optionsError(label, `unknown algorithm "${name}": use sha256 (HmacSHA256), sha384 or sha512`)
+  }
+  if (!STRONG.has(algorithm)) {
+    throw optionsError(label, `"${name}" is too weak for a MAC, or not one HMAC can use: use sha256 (HmacSHA256), sha384 or sha512`)
   }
   createHmac(algorithm, 'probe').digest()
   return { algorithm, warnings: [] }

@@ -390,7 +390,7 @@ export class SessionContainer {
     for (const [p, value, stamp] of lines) {
       const carrier = p.carrier
       if (carrier.kind === 'cookie') {
-        const secure = carrier.secure === 'auto' ? this.#request.protocol === 'https' : carrier.secure
+        const secure = carrier.secureFor(this.#request)
         reply.header('set-cookie', value === null
           ? carrier.clearLine(secure)
           : (carrier as CookieTransport).line(value, p.cookieAge(stamp, now), now, secure))

@@ -95,7 +95,7 @@ function allCookieOctets (value: string, from: number, to: number): boolean {
 /**
  * Encodes a transport value for a cookie. Throws (a plain Error the plugin reports as an invalid
  * payload) when the encoding cannot carry the value: `raw` refuses anything outside RFC 6265's
- * cookie-octets, which would inject attributes; `dquotes` refuses `"`, `\` and control characters.
+ * cookie-octets, which would inject attributes; `dquotes` refuses `"`, `;`, `\` and control characters.
  */
 export function encodeCookieValue (value: string, encoding: CookieEncoding): string {
   switch (encoding) {
@@ -110,8 +110,9 @@ export function encodeCookieValue (value: string, encoding: CookieEncoding): str
     case 'dquotes': {
       for (let i = 0; i < value.length; i++) {
         const c = value.charCodeAt(i)
-        if (c === 0x22 || c === 0x5C || c < 0x20 || c === 0x7F || c > 0x7E) {
-          throw new Error('the dquotes cookie encoding cannot carry quotes, backslashes, control or non-ASCII characters')
+        // Browsers end a value at ';' quotes or not: it would start an attribute.
+        if (c === 0x22 || c === 0x5C || c === 0x3B || c < 0x20 || c === 0x7F || c > 0x7E) {
+          throw new Error('the dquotes cookie encoding cannot carry quotes, semicolons, backslashes, control or non-ASCII characters')
         }
       }
       return allCookieOctets(value, 0, value.length) ? value : '"' + value + '"'

@@ -1,9 +1,15 @@
 // The times a session carries with its payload, and the client-side envelope around it.
 //
-// Client-side:  1:<provider name>:<created>:<last seen>:<expires>:<serialized payload>
+// Client-side, version 2:  2:fixed-block16:<provider name>:<created>:<last seen>:<expires>:<serialized payload>
 // Times are epoch milliseconds in base 36 (8 characters today); an empty expiry means none.
 // The transformers protect the whole string, so a client can neither move the expiry nor
 // replay a value minted for another provider: provider names are tokens, which never hold ':'.
+//
+// The first 16 bytes are a constant, the same for every provider, checked on read. Ktor's Encrypt
+// does not authenticate its IV, so whoever holds a value can rewrite the first 16 bytes of its
+// plaintext at will: those bytes must hold nothing a reader trusts, not even the provider name.
+// Version 1 (`1:<provider name>:<created>:...`) put the name and the times there; it is still
+// read, for providers whose transformers authenticate all of it (see `legacyPrefix`).
 
 export interface Stamp {
   /** When the session was first set. */
@@ -14,7 +20,9 @@ export interface Stamp {
   expires: number | null
 }
 
-export const ENVELOPE_VERSION = '1'
+/** The constant first 16 bytes of a version 2 envelope. */
+export const ENVELOPE_HEAD = '2:fixed-block16:'
+const LEGACY_VERSION = '1:'
 
 const DIGITS = '0123456789abcdefghijklmnopqrstuvwxyz'
 const PAIRS: readonly string[] = Array.from({ length: 36 * 36 }, (_, i) => (DIGITS[Math.floor(i / 36)] as string) + DIGITS[i % 36])
@@ -72,17 +80,32 @@ export function parseStamp (text: string, from: number): Stamped | null {
 
 /** The constant start of every envelope a provider writes. */
 export function envelopePrefix (providerName: string): string {
-  return ENVELOPE_VERSION + ':' + providerName + ':'
+  return ENVELOPE_HEAD + providerName + ':'
+}
+
+/** The start of a provider's version 1 envelopes, written by releases before the fixed head. */
+export function legacyPrefix (providerName: string): string {
+  return LEGACY_VERSION + providerName + ':'
 }
 
 export function sealEnvelope (prefix: string, stamp: Stamp, payload: string): string {
   return prefix + formatStamp(stamp) + ':' + payload
 }
 
-/** The stamp and payload, or why the envelope is refused. */
-export function openEnvelope (prefix: string, text: string): Stamped | 'malformed' | 'wrong-provider' {
-  if (!text.startsWith(prefix)) {
-    return text.startsWith(ENVELOPE_VERSION + ':') ? 'wrong-provider' : 'malformed'
-  }
-  return parseStamp(text, prefix.length) ?? 'malformed'
+// `1:<token>:`, the start of any version 1 envelope.
+const LEGACY_START = /^1:[!#$%&'*+.^_`|~0-9A-Za-z-]+:/
+
+/** True for text that starts as an envelope of either version does, whatever the provider. */
+export function looksLikeEnvelope (text: string): boolean {
+  return text.startsWith(ENVELOPE_HEAD) || LEGACY_START.test(text)
+}
+
+/**
+ * The stamp and payload, or why the envelope is refused. `legacy` is the provider's version 1
+ * prefix when it still reads that format, or null.
+ */
+export function openEnvelope (prefix: string, legacy: string | null, text: string): Stamped | 'malformed' | 'wrong-provider' {
+  if (text.startsWith(prefix)) return parseStamp(text, prefix.length) ?? 'malformed'
+  if (legacy !== null && text.startsWith(legacy)) return parseStamp(text, legacy.length) ?? 'malformed'
+  return text.startsWith(ENVELOPE_HEAD) || (legacy !== null && LEGACY_START.test(text)) ? 'wrong-provider' : 'malformed'
 }

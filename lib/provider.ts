@@ -2,9 +2,10 @@ import type { Static, TSchema } from 'typebox'
 import { Compile, type Validator } from 'typebox/compile'
 import type { SessionStorage } from '../storages/storage.js'
 import type { SessionTransportTransformer } from '../transformers/transformer.js'
-import { envelopePrefix, openEnvelope, sealEnvelope, type Stamp } from './envelope.js'
+import { ENVELOPE_HEAD, envelopePrefix, legacyPrefix, looksLikeEnvelope, openEnvelope, sealEnvelope, type Stamp } from './envelope.js'
 import { FST_SESSIONS_INVALID_PAYLOAD, FST_SESSIONS_OPTIONS, FST_SESSIONS_TOO_LARGE } from './errors.js'
 import { DEFAULT_ID_PATTERN, defaultIdentity, storageKey } from './identity.js'
+import { checkEncoding, checkHeaderName, checkLifetimes } from './option-checks.js'
 import { optionsError, parseOptions } from './options.js'
 import {
   CookieSessionOptionsSchema, DEFAULT_MAX_AGE, HeaderSessionOptionsSchema,
@@ -88,6 +89,8 @@ export class Provider<T = unknown> implements SessionProvider<T> {
   /** The cookie's own Max-Age in seconds: a number, null (browser session) or undefined (follow maxAge). */
   private readonly cookieMaxAge: number | null | undefined
   private readonly prefix: string
+  /** The version 1 envelope prefix while that format is still safe to read, or null. */
+  private readonly legacy: string | null
   private readonly validator: Validator
   // Server-side idle refreshes done by this process, by key: touch moves the storage's expiry
   // without rewriting the record, so the record alone cannot say a refresh just happened.
@@ -125,6 +128,9 @@ export class Provider<T = unknown> implements SessionProvider<T> {
     this.rejectConflicts = options.concurrency === 'reject'
     this.cookieMaxAge = options.cookie?.maxAge
     this.prefix = envelopePrefix(name)
+    // Version 1 put the name and times in the first 16 bytes: readable (nobody logged out at the
+    // upgrade) only where every transformer authenticates all of it.
+    this.legacy = this.transformers.some((t) => (t.malleablePrefix ?? 0) > 0) ? null : legacyPrefix(name)
     this.validator = Compile(schema)
   }
 
@@ -180,10 +186,12 @@ export class Provider<T = unknown> implements SessionProvider<T> {
       // Kept for later requests: copies, not views of this request's Cookie header.
       const own = detach(raw)
       if (this.envelope) {
-        const opened = openEnvelope(this.prefix, inner)
+        const opened = openEnvelope(this.prefix, this.legacy, inner)
         if (typeof opened === 'string') return opened
         verified = { raw: own, text: detach(opened.rest), stamp: opened.stamp }
       } else {
+        // An enveloped provider's value, under a shared key: never a bare payload.
+        if (looksLikeEnvelope(inner)) return 'wrong-provider'
         verified = { raw: own, text: detach(inner), stamp: null }
       }
       this.verified.set(verifiedKey(own), verified)
@@ -198,7 +206,7 @@ export class Provider<T = unknown> implements SessionProvider<T> {
 
   /**
    * 'expired' or 'idle' when the stamp's clocks have run out at `now`; 'malformed' for times in
-   * the future, which only a forgery makes (Ktor's Encrypt lets the first block be rewritten).
+   * the future beyond other servers' clock skew, which only a forgery or a leaked key makes.
    */
   expiry (stamp: Stamp, now: number): 'expired' | 'idle' | 'malformed' | null {
     if (stamp.created > now + CLOCK_SKEW || stamp.seen > now + CLOCK_SKEW) return 'malformed'
@@ -229,6 +237,9 @@ export class Provider<T = unknown> implements SessionProvider<T> {
 
   /** The encoded client-side value for a payload; throws FST_SESSIONS_TOO_LARGE past 4096 bytes. */
   seal (text: string, stamp: Stamp): string {
+    if (!this.envelope && looksLikeEnvelope(text)) {
+      throw new FST_SESSIONS_INVALID_PAYLOAD(this.name, 'without the envelope, a serialized payload may not start as an envelope does (1:<name>: or ' + ENVELOPE_HEAD + ')')
+    }
     const out = this.wrap(this.envelope ? sealEnvelope(this.prefix, stamp, text) : text)
     if (this.carrier.kind === 'cookie') {
       const size = this.carrier.size(out)
@@ -296,6 +307,7 @@ interface CommonChecked {
   idPattern?: unknown
   idleTimeout?: number | null
   concurrency?: string
+  transformers?: ReadonlyArray<{ malleablePrefix?: number }>
 }
 
 function checkCommon (options: CommonChecked, label: string): void {
@@ -314,14 +326,23 @@ function checkCommon (options: CommonChecked, label: string): void {
   if (options.storage !== undefined && options.envelope === false) {
     throw optionsError(label, 'envelope: false is for client-side sessions; server-side ones keep their times in the storage')
   }
+  const malleable = Math.max(0, ...(options.transformers ?? []).map((t) => t.malleablePrefix ?? 0))
+  if (options.storage === undefined && options.envelope !== false && malleable > ENVELOPE_HEAD.length) {
+    throw optionsError(label, `a transformer lets the first ${malleable} bytes be rewritten; the envelope keeps only ${ENVELOPE_HEAD.length} constant`)
+  }
   if (options.envelope === false && options.idleTimeout != null) {
     throw optionsError(label, 'idleTimeout needs the envelope: without it the server cannot tell when a value was last used')
   }
 }
 
+// Attributes the plugin writes itself: an extension of the same name would give the browser two.
+const WRITTEN_ATTRIBUTES = new Set(['path', 'domain', 'secure', 'httponly', 'samesite', 'max-age', 'expires'])
+
 function cookieAttributes (name: string, cookie: CookieOptions, label: string): ConstructorParameters<typeof CookieTransport>[1] {
-  const hostPrefix = name.startsWith('__Host-')
-  const securePrefix = hostPrefix || name.startsWith('__Secure-')
+  // Browsers match the prefixes case-insensitively (RFC 6265bis): `__HOST-` is held to them too.
+  const lower = name.toLowerCase()
+  const hostPrefix = lower.startsWith('__host-')
+  const securePrefix = hostPrefix || lower.startsWith('__secure-')
   const secure = cookie.secure ?? (securePrefix ? true : 'auto')
   const path = cookie.path ?? '/'
   if (securePrefix && secure !== true) {
@@ -342,6 +363,9 @@ function cookieAttributes (name: string, cookie: CookieOptions, label: string): 
   for (const [key, value] of Object.entries(cookie.extensions ?? {})) {
     if (!isToken(key) || (value !== null && !isAttributeValue(value))) {
       throw optionsError(label, `cookie.extensions.${key} is not a valid cookie attribute`)
+    }
+    if (WRITTEN_ATTRIBUTES.has(key.toLowerCase())) {
+      throw optionsError(label, `cookie.extensions.${key} repeats an attribute the plugin writes: use the cookie option instead`)
     }
   }
   return {
@@ -364,6 +388,9 @@ export function cookieSession<S extends TSchema> (name: string, schema: S, optio
   checkName(name, label)
   const opts = parseOptions(CookieSessionOptionsSchema, options, label) as CookieSessionOptions<Static<S>>
   checkCommon(opts, label)
+  checkLifetimes(opts, label)
+  // The caller's serializer: options are copied, and the check asks whether jsonSerializer made it.
+  checkEncoding({ ...opts, serializer: options?.serializer }, checkSchema(schema, label), label)
   const carrier = new CookieTransport(name, cookieAttributes(name, opts.cookie ?? {}, label))
   return new Provider<Static<S>>(name, checkSchema(schema, label), carrier, opts)
 }
@@ -375,8 +402,10 @@ export function cookieSession<S extends TSchema> (name: string, schema: S, optio
 export function headerSession<S extends TSchema> (name: string, schema: S, options?: HeaderSessionOptions<Static<S>>): SessionProvider<Static<S>> {
   const label = `headerSession(${JSON.stringify(String(name))})`
   checkName(name, label)
+  checkHeaderName(name, label)
   const opts = parseOptions(HeaderSessionOptionsSchema, options, label) as HeaderSessionOptions<Static<S>>
   checkCommon(opts, label)
+  checkLifetimes(opts, label)
   return new Provider<Static<S>>(name, checkSchema(schema, label), new HeaderTransport(name), opts)
 }
 

@@ -128,7 +128,7 @@ function assertNoPollution (value: unknown): void {
  */
 export function jsonSerializer<S extends TSchema> (schema: S): SessionSerializer<Static<S>> {
   const write = compileWriter(schema)
-  return {
+  const serializer: SessionSerializer<Static<S>> = {
     serialize: (session) => write(session, ''),
     deserialize (text) {
       const value: unknown = JSON.parse(text)
@@ -136,4 +136,13 @@ export function jsonSerializer<S extends TSchema> (schema: S): SessionSerializer
       return value as Static<S>
     },
   }
+  jsonSerializers.add(serializer)
+  return serializer
+}
+
+// The serializers jsonSerializer made, for option checks that depend on writing JSON.
+const jsonSerializers = new WeakSet<object>()
+
+export function isJsonSerializer (value: unknown): boolean {
+  return typeof value === 'object' && value !== null && jsonSerializers.has(value)
 }

@@ -15,6 +15,14 @@ export interface CookieAttributes {
 
 const SAME_SITE = { lax: 'Lax', strict: 'Strict', none: 'None' } as const
 const EPOCH = 'Thu, 01 Jan 1970 00:00:00 GMT'
+// Ktor's (and most browsers') ceiling for Max-Age: 2^31 - 1 seconds, about 68 years.
+const MAX_AGE_LIMIT = 2147483647
+
+/** What a cookie needs of the request it answers. */
+export interface CookieRequest {
+  protocol: string
+  log: { warn: (context: object, message: string) => void }
+}
 
 export class CookieTransport {
   readonly kind = 'cookie'
@@ -27,6 +35,7 @@ export class CookieTransport {
   private readonly secureSuffix: string
   private expiresAt = -1
   private expiresText = ''
+  private warnedInsecure = false
 
   constructor (name: string, attributes: CookieAttributes) {
     this.name = name
@@ -57,10 +66,26 @@ export class CookieTransport {
     return this.name.length + 1 + Buffer.byteLength(encoded, 'latin1')
   }
 
-  /** The Set-Cookie line; `maxAge` null makes a browser-session cookie. */
+  /**
+   * Whether the cookie sent in answer to `request` carries Secure. `secure: true` over plain http
+   * makes a cookie that browsers drop (localhost aside): said once, in the log.
+   */
+  secureFor (request: CookieRequest): boolean {
+    if (this.secure === 'auto') return request.protocol === 'https'
+    if (this.secure && !this.warnedInsecure && request.protocol !== 'https') {
+      this.warnedInsecure = true
+      request.log.warn({ session: this.name }, `session "${this.name}" has a Secure cookie on a plain http request: browsers drop it (except on localhost); serve https, trust the TLS proxy (trustProxy), or use secure: 'auto'`)
+    }
+    return this.secure
+  }
+
+  /** The Set-Cookie line; `maxAge` null makes a browser-session cookie. Max-Age is capped as Ktor caps it. */
   line (encoded: string, maxAge: number | null, now: number, secure: boolean): string {
     let out = this.name + '=' + encoded
-    if (maxAge !== null) out += '; Max-Age=' + maxAge + '; Expires=' + this.expires(now + maxAge * 1000)
+    if (maxAge !== null) {
+      const age = Math.min(maxAge, MAX_AGE_LIMIT)
+      out += '; Max-Age=' + age + '; Expires=' + this.expires(now + age * 1000)
+    }
     return out + (secure ? this.secureSuffix : this.suffix)
   }
 

@@ -345,8 +345,8 @@ function shapedArb (names: string[]): fc.Arbitrary<string> {
     fc.tuple(fc.string({ maxLength: 40 }), hexOf(64)).map(([v, h]) => `${v}/${h}`), // MAC's form
     fc.tuple(fc.string({ maxLength: 40 }), hexOf(96)).map(([v, h]) => `${v}/${h}`), // digest's form
     fc.tuple(hexOf(32), fc.integer({ min: 0, max: 6 }).chain((n) => hexOf(32 * n)), hexOf(64)).map(([iv, ct, mac]) => `${iv}/${ct}:${mac}`), // ktorEncrypt's
-    fc.tuple(fc.constantFrom(...names, 'X'), b36, b36, fc.option(b36, { nil: '' }), jsonText)
-      .map(([name, a, b, c, payload]) => `1:${name}:${a}:${b}:${c}:${payload}`), // an envelope
+    fc.tuple(fc.constantFrom('2:fixed-block16:', '1:'), fc.constantFrom(...names, 'X'), b36, b36, fc.option(b36, { nil: '' }), jsonText)
+      .map(([head, name, a, b, c, payload]) => `${head}${name}:${a}:${b}:${c}:${payload}`), // an envelope, this format or the one before
     jsonText
   ).chain((s) => fc.constantFrom(s, uriEncode(s), Buffer.from(s).toString('base64'), `"${s}"`))
 }

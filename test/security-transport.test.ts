@@ -45,7 +45,16 @@ test('a payload full of cookie syntax never adds an attribute or a header, in an
   for (const encoding of ['uri', 'base64', 'dquotes', 'raw'] as const) {
     for (const transformers of [[], [messageAuthentication({ key })]]) {
       const name = 'S_' + encoding.toUpperCase()
-      const session = cookieSession(name, Login(), { transformers, cookie: { encoding } })
+      const label = `${encoding}${transformers.length > 0 ? ' + MAC' : ''}`
+      let session
+      try {
+        session = cookieSession(name, Login(), { transformers, cookie: { encoding } })
+      } catch (error) {
+        // JSON always holds quotes, which dquotes cannot carry: refused when the provider is made.
+        t.equal((error as { code?: string }).code, 'FST_SESSIONS_OPTIONS', `${label}: refused at the factory`)
+        t.equal(encoding, 'dquotes', `${label}: only dquotes with JSON is refused at the factory`)
+        continue
+      }
       const app = await buildApp(t, [session])
       app.get('/', async (request) => {
         try {
@@ -56,7 +65,6 @@ test('a payload full of cookie syntax never adds an attribute or a header, in an
         }
       })
       const res = await app.inject('/')
-      const label = `${encoding}${transformers.length > 0 ? ' + MAC' : ''}`
       const lines = setCookies(res.headers['set-cookie'])
       if (res.body !== 'set') {
         // The encoding cannot carry the value: refused at set, nothing sent.

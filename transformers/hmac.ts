@@ -4,16 +4,39 @@ import { optionsError } from '../lib/options.js'
 const { createHmac, getHashes } = crypto
 const hashes = new Set(getHashes())
 
+// Hashes an HMAC may use: SHA-2, SHA-3 and BLAKE2. SHA-1 is kept for Ktor services configured with
+// HmacSHA1, with a warning; MD5, RIPEMD-160, the SSL 3 and RSA aliases and the XOFs (shake128, whose
+// output length HMAC cannot use) are refused.
+const STRONG = new Set(['sha224', 'sha256', 'sha384', 'sha512', 'sha512-224', 'sha512-256',
+  'sha3-224', 'sha3-256', 'sha3-384', 'sha3-512', 'blake2b512', 'blake2s256'])
+const LEGACY = new Set(['sha1'])
+
+export interface HmacChoice {
+  /** Node's hash name. */
+  algorithm: string
+  /** What to log at registration about this choice. */
+  warnings: string[]
+}
+
 /**
- * The Node hash name for an HMAC algorithm given either way: `sha256` or Ktor's `HmacSHA256`.
- * Unknown names are refused when the transformer is made, not at the first request.
+ * The Node hash name for an HMAC algorithm given either way: `sha256` or Ktor's (Java's)
+ * `HmacSHA256`. Weak, unknown and unusable names are refused when the transformer is made, not at
+ * the first request.
  */
-export function hmacAlgorithm (name: string, label: string): string {
-  const match = /^hmac(sha[0-9-]+)$/i.exec(name)
-  const algorithm = (match?.[1] ?? name).toLowerCase()
-  if (!hashes.has(algorithm)) throw optionsError(label, `unknown algorithm "${name}"`)
+export function hmacAlgorithm (name: string, label: string): HmacChoice {
+  const match = /^hmac(sha[0-9/-]+)$/i.exec(name)
+  const algorithm = (match?.[1] ?? name).toLowerCase().replace('/', '-')
+  if (LEGACY.has(algorithm) && hashes.has(algorithm)) {
+    return { algorithm, warnings: [`${label}: HMAC-SHA-1 is accepted for Ktor services that use HmacSHA1 only; use sha256 or stronger`] }
+  }
+  if (!hashes.has(algorithm)) {
+    throw optionsError(label, `unknown algorithm "${name}": use sha256 (HmacSHA256), sha384 or sha512`)
+  }
+  if (!STRONG.has(algorithm)) {
+    throw optionsError(label, `"${name}" is too weak for a MAC, or not one HMAC can use: use sha256 (HmacSHA256), sha384 or sha512`)
+  }
   createHmac(algorithm, 'probe').digest()
-  return algorithm
+  return { algorithm, warnings: [] }
 }
 
 /** How many bytes an HMAC with this hash produces. */

@@ -62,12 +62,13 @@ function shortKeyWarnings (keys: readonly Buffer[], name: string): string[] {
  * Ktor's SessionTransportTransformerEncrypt (3.x): AES-CBC with PKCS#5 padding, HMAC-SHA256 over
  * the ciphertext, written `hex(iv)/hex(ciphertext):hex(mac)` in lowercase. Unlike Ktor, the MAC is
  * compared in constant time and before any decryption. Ktor's format does not authenticate the IV:
- * whoever knows the first 16 bytes of a plaintext can rewrite them. Use `encrypt` unless the
- * cookie is shared with a Ktor service.
+ * whoever knows the first 16 bytes of a plaintext can rewrite them. The client-side envelope keeps
+ * those bytes constant; with `envelope: false` the payload's own first 16 bytes are exposed, as in
+ * Ktor. Use `encrypt` unless the cookie is shared with a Ktor service.
  */
 export function ktorEncrypt (options: KtorEncryptOptions): SessionTransportTransformer {
   const opts = parseOptions(KtorEncryptOptionsSchema, options, LABEL)
-  const algorithm = hmacAlgorithm(opts.signAlgorithm ?? 'HmacSHA256', LABEL)
+  const { algorithm, warnings: algorithmWarnings } = hmacAlgorithm(opts.signAlgorithm ?? 'HmacSHA256', LABEL)
   const encryptionKeys = keyList(opts.encryptionKey, { label: `${LABEL} encryptionKey (AES)`, lengths: [16, 24, 32] })
   const signKeys = keyList(opts.signKey, { label: `${LABEL} signKey`, minBytes: 1 })
   if (encryptionKeys.length !== signKeys.length && encryptionKeys.length !== 1 && signKeys.length !== 1) {
@@ -91,7 +92,7 @@ export function ktorEncrypt (options: KtorEncryptOptions): SessionTransportTrans
   }
   const writer = pairs[0] as Pair
   const macHexLength = macLength(algorithm) * 2
-  const warnings = [...shortKeyWarnings(encryptionKeys, 'encryptionKey'), ...shortKeyWarnings(signKeys, 'signKey')]
+  const warnings = [...algorithmWarnings, ...shortKeyWarnings(encryptionKeys, 'encryptionKey'), ...shortKeyWarnings(signKeys, 'signKey')]
   if (backwardCompatibleRead) {
     warnings.push(`${LABEL}: backwardCompatibleRead decrypts values before authenticating them (Ktor 1.x/2.x format); turn it off once old cookies have expired`)
   }
@@ -99,6 +100,8 @@ export function ktorEncrypt (options: KtorEncryptOptions): SessionTransportTrans
 
   return {
     warnings,
+    // The IV is outside the MAC: rewriting it rewrites the first block of plaintext.
+    malleablePrefix: BLOCK_BYTES,
     transformWrite (value: string): string {
       if (LONE_SURROGATE.test(value)) throw new Error(`${LABEL}: the value holds an unpaired surrogate, which UTF-8 cannot carry`)
       const iv = ivGenerator(IV_BYTES)

@@ -23,7 +23,7 @@ export type MessageAuthenticationOptions = Static<typeof MessageAuthenticationOp
  */
 export function messageAuthentication (options: MessageAuthenticationOptions): SessionTransportTransformer {
   const opts = parseOptions(MessageAuthenticationOptionsSchema, options, LABEL)
-  const algorithm = hmacAlgorithm(opts.algorithm ?? 'sha256', LABEL)
+  const { algorithm, warnings } = hmacAlgorithm(opts.algorithm ?? 'sha256', LABEL)
   const macs = keyList(opts.key, { label: LABEL, minBytes: 32 }).map((key) => hexMac(algorithm, key))
   const sign = macs[0] as (value: string) => string
   const hexLength = macLength(algorithm) * 2
@@ -33,6 +33,7 @@ export function messageAuthentication (options: MessageAuthenticationOptions): S
   const computed = Buffer.alloc(hexLength)
 
   return {
+    ...(warnings.length > 0 ? { warnings } : {}),
     transformWrite (value: string): string {
       return value + '/' + sign(value)
     },

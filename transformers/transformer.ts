@@ -10,4 +10,11 @@ export interface SessionTransportTransformer {
   transformWrite (transportValue: string): string
   /** Cautions about this configuration (a short key, a weak format); logged when the plugin is registered. */
   readonly warnings?: readonly string[]
+  /**
+   * How many leading bytes of the value it protects someone holding a transport value can rewrite
+   * without `transformRead` noticing (Ktor's Encrypt: 16, its IV is not authenticated). A
+   * client-side envelope keeps that many first bytes constant, and refuses envelopes of the older
+   * format, which did not.
+   */
+  readonly malleablePrefix?: number
 }

@@ -58,7 +58,7 @@ export const kFlush = Symbol('fastify-sessions.flush')
  * What may be logged of a storage's error: its name, code and message, never its other fields
  * (an ioredis error carries the command's arguments, which hold the record).
  */
-function describeStorageError (error: unknown): { name?: string, code?: unknown, message?: string } {
+export function describeStorageError (error: unknown): { name?: string, code?: unknown, message?: string } {
   if (!(error instanceof Error)) return { message: String(error) }
   return { name: error.name, code: (error as { code?: unknown }).code, message: error.message }
 }
@@ -75,6 +75,8 @@ export class SessionContainer {
   #allowed: readonly boolean[] | null | undefined = undefined
   #dirty = false
   #committed = false
+  /** The writes of the first onSend: a second send (a handler's mistake) waits for the same ones. */
+  #flushing: Promise<void> | undefined = undefined
 
   constructor (registry: Registry, request: FastifyRequest, reply: FastifyReply) {
     this.#registry = registry
@@ -260,6 +262,7 @@ export class SessionContainer {
    */
   [kFlush] (): Promise<void> | undefined {
     this.#committed = true
+    if (this.#flushing !== undefined) return this.#flushing
     if (!this.#dirty) return undefined
     this.#dirty = false
     const now = Date.now()
@@ -285,7 +288,8 @@ export class SessionContainer {
       return undefined
     }
     const stored = pending.length === 1 ? pending[0] as Promise<void> : Promise.all(pending)
-    return stored.then(() => this.#emit(lines, now))
+    this.#flushing = stored.then(() => this.#emit(lines, now))
+    return this.#flushing
   }
 
   async #store (p: Provider, slot: Slot, now: number, lines: Array<[Provider, string | null, Stamp | null]>): Promise<void> {

@@ -4,7 +4,7 @@ import {
   FST_SESSIONS_ALREADY_SENT, FST_SESSIONS_CONFLICT, FST_SESSIONS_OPTIONS, FST_SESSIONS_STORAGE_UNAVAILABLE, FST_SESSIONS_UNKNOWN,
 } from './errors.js'
 import type { InvalidReason, Provider, SessionProvider } from './provider.js'
-import { formatRecord, parseRecord } from './record.js'
+import { formatRecord, parseRecord, RETIRED } from './record.js'
 import type { CookieTransport } from './transport.js'
 
 const ABSENT = 0
@@ -33,6 +33,11 @@ class Slot {
   refresh = false
   /** Server-side: keys to invalidate (regenerated or cleared ids). */
   stale: string[] | null = null
+  /**
+   * Server-side: the key whose record `regenerate` moved to a new id. The move is written only if
+   * that record is still the one read (`stored`): a logout meanwhile must not be undone.
+   */
+  origin: string | null = null
 }
 
 /** What the plugin shares with every request: providers, lookups, and reporting. */
@@ -114,6 +119,7 @@ export class SessionContainer {
     this.#open(index)
     const slot = this.#slot(index)
     this.#retire(slot)
+    slot.origin = null
     slot.state = CLEARED
     slot.value = null
     slot.stamp = null
@@ -140,6 +146,7 @@ export class SessionContainer {
     if (slot === undefined || (slot.state !== LOADED && slot.state !== SET)) return
     const now = Date.now()
     if (p.serverSide) {
+      if (slot.key !== null) slot.origin = slot.key
       this.#retire(slot)
     } else {
       const expires = slot.stamp === null ? (p.maxAge === null ? null : now + p.maxAge) : slot.stamp.expires
@@ -231,7 +238,7 @@ export class SessionContainer {
     } catch (error) {
       throw this.#unavailable(p, 'read', error)
     }
-    if (text === null) return this.#registry.invalid('not-found', this.#request, p)
+    if (text === null || text === RETIRED) return this.#registry.invalid('not-found', this.#request, p)
     const record = parseRecord(text)
     if (record === null) return this.#registry.invalid('malformed', this.#request, p)
     const { stamp } = record
@@ -306,7 +313,8 @@ export class SessionContainer {
     const expiresAt = p.storageExpiry(stamp, now)
     let written: boolean
     try {
-      const writing = slot.id === null ? storage.write(key, record, expiresAt).then(() => true) : this.#update(p, key, slot.stored, record, expiresAt)
+      if (slot.origin !== null && !await this.#retireOrigin(p, slot.origin, slot.stored, now)) throw new FST_SESSIONS_CONFLICT(p.name)
+      const writing = slot.id === null ? this.#create(storage, key, record, expiresAt) : this.#update(p, key, slot.stored, record, expiresAt)
       if (slot.stale === null) {
         written = await writing
       } else {
@@ -314,10 +322,39 @@ export class SessionContainer {
         written = ok
       }
     } catch (error) {
+      if (error instanceof FST_SESSIONS_CONFLICT) throw error
       throw this.#unavailable(p, 'written', error)
     }
     if (!written) throw new FST_SESSIONS_CONFLICT(p.name)
     lines.push([p, p.wrap(id), stamp])
+  }
+
+  async #create (storage: NonNullable<Provider['storage']>, key: string, record: string, expiresAt: number | null): Promise<boolean> {
+    await storage.write(key, record, expiresAt)
+    return true
+  }
+
+  /**
+   * Regenerate, before the new id is written: the old key's record, if it is still the one this
+   * request read, becomes RETIRED in one compare-and-set, so a logout (or, with `concurrency:
+   * 'reject'`, any change) that happened meanwhile makes the move a conflict instead of copying
+   * an ended session to a new id. With last-write-wins a change meanwhile is overwritten, as a
+   * plain `set` would. Without compareAndWrite there is nothing to condition on: the move is
+   * written, as before.
+   */
+  async #retireOrigin (p: Provider, key: string, expected: string | null, now: number): Promise<boolean> {
+    const storage = p.storage as NonNullable<Provider['storage']>
+    if (storage.compareAndWrite === undefined) return true
+    // The tombstone lives only until the invalidation that follows; this bounds it if that fails.
+    const expiresAt = now + 60_000
+    if (await storage.compareAndWrite(key, expected, RETIRED, expiresAt)) return true
+    if (p.rejectConflicts) return false
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const current = await storage.read(key)
+      if (current === null || current === RETIRED) return false
+      if (await storage.compareAndWrite(key, current, RETIRED, expiresAt)) return true
+    }
+    return false
   }
 
   /**
@@ -339,7 +376,7 @@ export class SessionContainer {
     // request wrote; after a few, under heavy contention, the write goes through unguarded.
     for (let attempt = 0; attempt < 4; attempt++) {
       const current = await storage.read(key)
-      if (current === null) return false
+      if (current === null || current === RETIRED) return false
       if (await storage.compareAndWrite(key, current, record, expiresAt)) return true
     }
     await storage.write(key, record, expiresAt)

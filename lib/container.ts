@@ -230,7 +230,11 @@ export class SessionContainer {
     const id = p.unwrap(raw)
     if (id === 'malformed' || id === 'bad-signature') return this.#registry.invalid(id, this.#request, p)
     if (!p.idPattern.test(id)) return this.#registry.invalid('malformed', this.#request, p)
-    const key = p.keyOf(id)
+    return this.#fetch(p, slot, id, p.keyOf(id), now)
+  }
+
+  // Reads the record of `id` into `slot`; a record that is gone or unusable leaves it absent.
+  async #fetch (p: Provider, slot: Slot, id: string, key: string, now: number): Promise<void> {
     const storage = p.storage as NonNullable<Provider['storage']>
     let text: string | null
     try {
@@ -261,6 +265,30 @@ export class SessionContainer {
       slot.refresh = true
       this.#dirty = true
     }
+  }
+
+  /**
+   * Server-side: reads the session again from its storage and returns it, for a handler that is
+   * about to act on it after a wait (a slow body, another service): a logout that happened since
+   * onRequest then reads as `null`. A session this request already changed is returned as it is
+   * (its write is conditional on the stored record anyway); client-side values have nothing to
+   * re-read. Rejects with FST_SESSIONS_STORAGE_UNAVAILABLE when the storage fails.
+   */
+  async reload<P extends ProviderRef> (provider: P): Promise<Readonly<Payload<P>> | null> {
+    const index = this.#index(provider)
+    const p = this.#registry.providers[index] as Provider
+    const slot = this.#slots[index]
+    if (!p.serverSide || slot === undefined || slot.state !== LOADED || slot.id === null || slot.key === null) return this.get(provider)
+    const { id, key } = slot
+    slot.state = ABSENT
+    slot.value = null
+    slot.stamp = null
+    slot.id = null
+    slot.key = null
+    slot.stored = null
+    slot.refresh = false
+    await this.#fetch(p, slot, id, key, Date.now())
+    return this.get(provider)
   }
 
   /**

@@ -10,7 +10,7 @@ import { redisSkip, startRedis } from './helpers/redis.js'
 
 const Login = Type.Object({ user: Type.String(), n: Type.Integer() })
 
-type Action = 'get-set-regenerate' | 'regenerate' | 'regenerate-set' | 'regenerate-clear' | 'clear-set'
+type Action = 'get-set-regenerate' | 'regenerate' | 'regenerate-set' | 'regenerate-clear' | 'clear-set' | 'reload'
 
 interface Slow {
   /** Resolves once the server holds the request (its session loaded), before the body ends. */
@@ -35,6 +35,7 @@ async function raceApp (t: Test, storage: SessionStorage, concurrency: 'last-wri
   app.post('/act', async (request) => {
     const action = (request.query as { action: Action }).action
     const s = request.sessions.get(login)
+    if (action === 'reload') return { before: s, now: await request.sessions.reload(login) }
     if (action === 'get-set-regenerate') {
       if (s !== null) request.sessions.set(login, { user: s.user, n: s.n + 1 })
       request.sessions.regenerate(login)
@@ -172,5 +173,23 @@ test('a regenerate after a concurrent change: last-write-wins moves the session,
       t.equal(await app.read(cookie), null, 'last-write-wins: the old id is dead')
       t.same(await app.read(cookiesOf(late.setCookie)), { user: 'alice', n: 1 }, 'last-write-wins: the later write wins')
     }
+  }
+})
+
+test('a handler that only reads can re-check its session with reload() before it acts', async (t) => {
+  for (const [name, make] of storages(t)) {
+    const app = await raceApp(t, await make())
+    const cookie = await loggedIn(app)
+    let slow = app.slow('reload', cookie)
+    await slow.started
+    let late = await slow.finish()
+    t.same(JSON.parse(late.body), { before: { user: 'alice', n: 0 }, now: { user: 'alice', n: 0 } }, `${name}: unchanged, reload reads the same`)
+    slow = app.slow('reload', cookie)
+    await slow.started
+    await app.post('/logout', cookie)
+    late = await slow.finish()
+    t.equal(late.status, 200)
+    t.same(JSON.parse(late.body), { before: { user: 'alice', n: 0 }, now: null }, `${name}: the snapshot still has the user, reload sees the logout`)
+    t.same(late.setCookie, [], `${name}: a read sends nothing`)
   }
 })

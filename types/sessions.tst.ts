@@ -22,6 +22,8 @@ test('get returns the schema\'s type, read-only, or null', async () => {
     expect(request.sessions.getOrSet(login, () => ({ username: 'a', count: 0 }))).type.toBe<Readonly<{ username: string, count: number }>>()
     const s = request.sessions.get(login)
     if (s !== null) expect(() => { s.count = 2 }).type.toRaiseError('read-only')
+    expect(request.sessions.reload(login)).type.toBe<Promise<Readonly<{ username: string, count: number }> | null>>()
+    expect(request.sessions.reload('LOGIN')).type.toBe<Promise<Readonly<unknown> | null>>()
     return 'ok'
   })
 })

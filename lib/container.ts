@@ -102,6 +102,8 @@ export class SessionContainer {
     const p = this.#open(index)
     const slot = this.#slot(index)
     const text = p.serialize(value)
+    // An unusable record the client pointed at (see #fetch) is replaced, not left behind.
+    if (slot.id === null && slot.key !== null) this.#retire(slot)
     const now = Date.now()
     const current = slot.state === LOADED || slot.state === SET ? slot.stamp : null
     const stamp = p.stamp(current, now)
@@ -243,6 +245,9 @@ export class SessionContainer {
       throw this.#unavailable(p, 'read', error)
     }
     if (text === null || text === RETIRED) return this.#registry.invalid('not-found', this.#request, p)
+    // A record exists from here on: even when it cannot be used (another schema, expired), its key
+    // is kept without the id, so that clear() or set() deletes it (a rollback must not revive it).
+    slot.key = key
     const record = parseRecord(text)
     if (record === null) return this.#registry.invalid('malformed', this.#request, p)
     const { stamp } = record

@@ -168,7 +168,13 @@ export class Provider<T = unknown> implements SessionProvider<T> {
     } catch {
       return 'malformed'
     }
-    return this.validator.Check(value) ? { value } : 'schema'
+    // A recursive schema checks a deeply nested value recursively: a client must not be able to
+    // overflow the stack with one (a RangeError here would be a 500).
+    try {
+      return this.validator.Check(value) ? { value } : 'schema'
+    } catch {
+      return 'schema'
+    }
   }
 
   /** Reads a client-side value through the whole pipeline. */

@@ -52,6 +52,12 @@ export interface Registry {
 
 type Payload<P> = P extends SessionProvider<infer T> ? T : unknown
 
+/** Options of `request.sessions.set`. */
+export interface SetOptions {
+  /** This session's own absolute lifetime in seconds, from its creation; at most the provider's `maxAgeLimit`. */
+  maxAge?: number
+}
+
 /** A provider, or its name. */
 export type ProviderRef<T = unknown> = SessionProvider<T> | string
 
@@ -96,8 +102,12 @@ export class SessionContainer {
     return slot === undefined ? null : slot.value as Readonly<Payload<P>> | null
   }
 
-  /** Validates `value` against the schema now, and sends it when the response goes out. */
-  set<P extends ProviderRef> (provider: P, value: Payload<P>): void {
+  /**
+   * Validates `value` against the schema now, and sends it when the response goes out. `maxAge`
+   * (seconds, up to the provider's maxAgeLimit) gives this session its own absolute lifetime,
+   * counted from its creation ("remember me").
+   */
+  set<P extends ProviderRef> (provider: P, value: Payload<P>, options?: SetOptions): void {
     const index = this.#index(provider)
     const p = this.#open(index)
     const slot = this.#slot(index)
@@ -106,7 +116,8 @@ export class SessionContainer {
     if (slot.id === null && slot.key !== null) this.#retire(slot)
     const now = Date.now()
     const current = slot.state === LOADED || slot.state === SET ? slot.stamp : null
-    const stamp = p.stamp(current, now)
+    let stamp = p.stamp(current, now)
+    if (options?.maxAge !== undefined) stamp = { created: stamp.created, seen: stamp.seen, expires: p.lifetime(stamp.created, options.maxAge) }
     if (!p.serverSide) slot.out = p.seal(text, stamp)
     slot.state = SET
     slot.value = value
@@ -250,7 +261,7 @@ export class SessionContainer {
     slot.key = key
     const record = parseRecord(text)
     if (record === null) return this.#registry.invalid('malformed', this.#request, p)
-    const { stamp } = record
+    const stamp = p.limit(record.stamp)
     if (stamp.expires !== null && now >= stamp.expires) return this.#registry.invalid('expired', this.#request, p)
     // With touch, idle expiry is the storage's (touch moves it without rewriting the record).
     if (storage.touch === undefined && p.idleTimeout !== null && now >= stamp.seen + p.idleTimeout) {

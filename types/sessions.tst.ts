@@ -33,6 +33,8 @@ test('set takes exactly the schema\'s shape', async () => {
   app.get('/', async (request) => {
     request.sessions.set(login, { username: 'a', count: 1 })
     expect(request.sessions.set).type.toBeCallableWith(login, { username: 'a', count: 1 })
+    expect(request.sessions.set).type.toBeCallableWith(login, { username: 'a', count: 1 }, { maxAge: 30 * 86400 })
+    expect(request.sessions.set).type.not.toBeCallableWith(login, { username: 'a', count: 1 }, { maxAge: '1d' })
     expect(request.sessions.set).type.not.toBeCallableWith(login, { username: 'a' })
     expect(request.sessions.set).type.not.toBeCallableWith(login, { username: 'a', count: '1' })
     return 'ok'

@@ -58,6 +58,9 @@ export interface SetOptions {
   maxAge?: number
 }
 
+/** One session header to send: the provider, its value (null: expire it) and its times. */
+type Line = [Provider, string | null, Stamp | null]
+
 /** A provider, or its name. */
 export type ProviderRef<T = unknown> = SessionProvider<T> | string
 
@@ -88,6 +91,12 @@ export class SessionContainer {
   #committed = false
   /** The writes of the first onSend: a second send (a handler's mistake) waits for the same ones. */
   #flushing: Promise<void> | undefined = undefined
+  /** Set-Cookie lines of sessions that `save` already wrote, sent with the response. */
+  #owed: Line[] | undefined = undefined
+  /** The providers among them whose client needs the line (a new id). */
+  #owedNames: string[] | undefined = undefined
+  /** A handler changed a session: the reply's end is watched for a change that was never sent. */
+  #watching = false
 
   constructor (registry: Registry, request: FastifyRequest, reply: FastifyReply) {
     this.#registry = registry
@@ -123,7 +132,7 @@ export class SessionContainer {
     slot.value = value
     slot.text = text
     slot.stamp = stamp
-    this.#dirty = true
+    this.#changed()
   }
 
   /** Removes the session: the cookie is expired and, server-side, the stored entry invalidated. */
@@ -136,7 +145,7 @@ export class SessionContainer {
     slot.state = CLEARED
     slot.value = null
     slot.stamp = null
-    this.#dirty = true
+    this.#changed()
   }
 
   /** The current payload, or `make()` set and returned. */
@@ -168,7 +177,72 @@ export class SessionContainer {
       slot.stamp = stamp
     }
     slot.state = SET
+    this.#changed()
+  }
+
+  /** The id a server-side session's client holds (null for none, or before a new id is written). */
+  id (provider: ProviderRef): string | null {
+    const slot = this.#slots[this.#index(provider)]
+    return slot === undefined || (slot.state !== LOADED && slot.state !== SET) ? null : slot.id
+  }
+
+  /**
+   * Server-side: writes the session's change to its storage now, for WebSocket handlers and
+   * hijacked replies, instead of when the response goes out. A session that needs a new cookie
+   * (a new id, or one `regenerate` made) can be saved only while the response can still carry it:
+   * afterwards FST_SESSIONS_ALREADY_SENT, and nothing is written. Client-side sessions travel only
+   * in the response, so the same rule applies to them. Rejects like the response would otherwise
+   * have failed: FST_SESSIONS_CONFLICT, FST_SESSIONS_STORAGE_UNAVAILABLE.
+   */
+  async save (provider: ProviderRef): Promise<void> {
+    const index = this.#index(provider)
+    const p = this.#registry.providers[index] as Provider
+    const slot = this.#slots[index]
+    if (slot === undefined) return
+    const open = !this.#committed && !this.#reply.sent
+    if (!p.serverSide) {
+      if (!open && (slot.state === SET || (slot.state === CLEARED && slot.incoming))) throw new FST_SESSIONS_ALREADY_SENT(p.name)
+      return
+    }
+    if (slot.state === CLEARED) {
+      // The id dies now; the cookie, if it can still be expired, is expired with the response.
+      const keys = slot.stale
+      slot.stale = null
+      if (keys !== null) await this.#invalidate(p, keys)
+      return
+    }
+    if (slot.state !== SET) return
+    const needsCookie = slot.id === null
+    if (needsCookie && !open) throw new FST_SESSIONS_ALREADY_SENT(p.name)
+    const lines: Line[] = []
+    await this.#store(p, slot, Date.now(), lines)
+    slot.state = LOADED
+    slot.refresh = false
+    if (!open) return
+    (this.#owed ??= []).push(...lines)
+    if (needsCookie) (this.#owedNames ??= []).push(`"${p.name}"`)
+  }
+
+  // The first change of a request: from now on a reply that ends without onSend (hijacked) is told of.
+  #changed (): void {
     this.#dirty = true
+    if (this.#watching) return
+    this.#watching = true
+    this.#reply.raw.once('close', () => this.#lost())
+  }
+
+  // The reply ended: changes that were neither sent nor saved are lost, and the log says so.
+  #lost (): void {
+    if (this.#committed || !this.#reply.sent) return
+    const names: string[] = []
+    this.#slots.forEach((slot, index) => {
+      if (slot === undefined) return
+      const changed = slot.state === SET || (slot.state === CLEARED && (slot.incoming || slot.stale !== null))
+      if (changed) names.push(`"${(this.#registry.providers[index] as Provider).name}"`)
+    })
+    for (const name of this.#owedNames ?? []) if (!names.includes(name)) names.push(name)
+    if (names.length === 0) return
+    this.#request.log.warn({ sessions: names }, `session ${names.join(', ')} changed, but the reply was hijacked before the response went out: the change is lost (a server-side session can be written first with await request.sessions.save(provider))`)
   }
 
   // Server-side: the current id is done with; its key is invalidated when the response goes out.
@@ -317,7 +391,7 @@ export class SessionContainer {
     if (!this.#dirty) return undefined
     this.#dirty = false
     const now = Date.now()
-    const lines: Array<[Provider, string | null, Stamp | null]> = []
+    const lines: Line[] = this.#owed ?? []
     let pending: Array<Promise<void>> | undefined
     for (let i = 0; i < this.#slots.length; i++) {
       const slot = this.#slots[i]
@@ -343,7 +417,7 @@ export class SessionContainer {
     return this.#flushing
   }
 
-  async #store (p: Provider, slot: Slot, now: number, lines: Array<[Provider, string | null, Stamp | null]>): Promise<void> {
+  async #store (p: Provider, slot: Slot, now: number, lines: Line[]): Promise<void> {
     const storage = p.storage as NonNullable<Provider['storage']>
     let id = slot.id
     let key = slot.key
@@ -371,6 +445,13 @@ export class SessionContainer {
     }
     if (!written) throw new FST_SESSIONS_CONFLICT(p.name)
     lines.push([p, p.wrap(id), stamp])
+    // What the storage now holds, for a later write of this request (after save()).
+    slot.id = id
+    slot.key = key
+    slot.stored = record
+    slot.version++
+    slot.stale = null
+    slot.origin = null
   }
 
   async #create (storage: NonNullable<Provider['storage']>, key: string, record: string, expiresAt: number | null): Promise<boolean> {
@@ -458,7 +539,7 @@ export class SessionContainer {
     }
   }
 
-  #reissue (p: Provider, slot: Slot, now: number, lines: Array<[Provider, string | null, Stamp | null]>): void {
+  #reissue (p: Provider, slot: Slot, now: number, lines: Line[]): void {
     const old = slot.stamp as Stamp
     const stamp = { created: old.created, seen: now, expires: old.expires }
     try {
@@ -468,7 +549,7 @@ export class SessionContainer {
     }
   }
 
-  #emit (lines: Array<[Provider, string | null, Stamp | null]>, now: number): void {
+  #emit (lines: Line[], now: number): void {
     if (lines.length === 0) return
     const reply = this.#reply
     const vary: string[] = []

@@ -24,6 +24,8 @@ test('get returns the schema\'s type, read-only, or null', async () => {
     if (s !== null) expect(() => { s.count = 2 }).type.toRaiseError('read-only')
     expect(request.sessions.reload(login)).type.toBe<Promise<Readonly<{ username: string, count: number }> | null>>()
     expect(request.sessions.reload('LOGIN')).type.toBe<Promise<Readonly<unknown> | null>>()
+    expect(request.sessions.id(login)).type.toBe<string | null>()
+    expect(request.sessions.save(login)).type.toBe<Promise<void>>()
     return 'ok'
   })
 })

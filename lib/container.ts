@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { sessionRead, sessionWritten, type CacheMode } from './cache-headers.js'
 import type { Stamp } from './envelope.js'
 import {
   FST_SESSIONS_ALREADY_SENT, FST_SESSIONS_CONFLICT, FST_SESSIONS_OPTIONS, FST_SESSIONS_STORAGE_UNAVAILABLE, FST_SESSIONS_UNKNOWN,
@@ -31,6 +32,8 @@ class Slot {
   out = ''
   /** An idle refresh is due. */
   refresh = false
+  /** A handler read the value the client sent: the response may be built from it. */
+  read = false
   /** Server-side: keys to invalidate (regenerated or cleared ids). */
   stale: string[] | null = null
   /**
@@ -43,6 +46,8 @@ class Slot {
 /** What the plugin shares with every request: providers, lookups, and reporting. */
 export interface Registry {
   readonly providers: readonly Provider[]
+  /** What responses that carry session data tell caches. */
+  readonly cacheControl: CacheMode
   /** Provider objects and names to their index. */
   readonly lookup: ReadonlyMap<unknown, number>
   /** Which providers a route loads: null for all. */
@@ -89,6 +94,8 @@ export class SessionContainer {
   #allowed: readonly boolean[] | null | undefined = undefined
   #dirty = false
   #committed = false
+  /** A handler read a session the client sent (see the cache headers in onSend). */
+  #read = false
   /** The writes of the first onSend: a second send (a handler's mistake) waits for the same ones. */
   #flushing: Promise<void> | undefined = undefined
   /** Set-Cookie lines of sessions that `save` already wrote, sent with the response. */
@@ -108,7 +115,12 @@ export class SessionContainer {
   /** The payload, or null when absent, cleared, expired, tampered with or invalid. */
   get<P extends ProviderRef> (provider: P): Readonly<Payload<P>> | null {
     const slot = this.#slots[this.#index(provider)]
-    return slot === undefined ? null : slot.value as Readonly<Payload<P>> | null
+    if (slot === undefined) return null
+    if (slot.state === LOADED) {
+      slot.read = true
+      this.#read = true
+    }
+    return slot.value as Readonly<Payload<P>> | null
   }
 
   /**
@@ -388,6 +400,7 @@ export class SessionContainer {
   [kFlush] (): Promise<void> | undefined {
     this.#committed = true
     if (this.#flushing !== undefined) return this.#flushing
+    if (this.#read) this.#readHeaders()
     if (!this.#dirty) return undefined
     this.#dirty = false
     const now = Date.now()
@@ -565,31 +578,18 @@ export class SessionContainer {
       }
       if (!vary.includes(carrier.vary)) vary.push(carrier.vary)
     }
-    privateCache(reply, vary)
+    sessionWritten(reply, vary, this.#registry.cacheControl)
   }
-}
 
-/** A response that sets a session must not be stored by a shared cache. */
-function privateCache (reply: FastifyReply, vary: readonly string[]): void {
-  const cacheControl = reply.getHeader('cache-control')
-  if (cacheControl === undefined) {
-    reply.header('cache-control', 'private')
-  } else {
-    const directives = String(cacheControl).split(',').map((d) => d.trim()).filter((d) => {
-      const name = d.toLowerCase()
-      return name !== '' && name !== 'public' && !name.startsWith('s-maxage')
-    })
-    const lower = directives.map((d) => d.toLowerCase())
-    if (!lower.includes('no-store') && !lower.includes('private')) directives.unshift('private')
-    reply.header('cache-control', directives.join(', '))
+  // The handler read sessions the client sent: the response may be personal (see cache-headers.ts).
+  #readHeaders (): void {
+    const vary: string[] = []
+    for (let i = 0; i < this.#slots.length; i++) {
+      const slot = this.#slots[i]
+      if (slot === undefined || !slot.read) continue
+      const name = (this.#registry.providers[i] as Provider).carrier.vary
+      if (!vary.includes(name)) vary.push(name)
+    }
+    sessionRead(this.#reply, vary, this.#registry.cacheControl)
   }
-  const existing = reply.getHeader('vary')
-  if (existing === undefined) {
-    reply.header('vary', vary.join(', '))
-    return
-  }
-  const present = String(existing).split(',').map((v) => v.trim().toLowerCase())
-  if (present.includes('*')) return
-  const missing = vary.filter((v) => !present.includes(v.toLowerCase()))
-  if (missing.length > 0) reply.header('vary', String(existing) + ', ' + missing.join(', '))
 }

@@ -15,6 +15,11 @@ export const SessionsOptionsSchema = Type.Object({
   onInvalid: Type.Optional(Type.Unsafe<(reason: InvalidReason, request: FastifyRequest, provider: SessionProvider<unknown>) => void>(
     Type.Function([], Type.Unknown())
   )),
+  /**
+   * What responses that carry session data tell caches: `'private'` (default; no shared cache
+   * stores them) or `'no-store'` (no cache at all, browsers included: OWASP ASVS 5.0 14.3.2).
+   */
+  cacheControl: Type.Optional(Type.Union([Type.Literal('private'), Type.Literal('no-store')], { default: 'private' })),
 }, { additionalProperties: false })
 
 export type SessionsOptions = Static<typeof SessionsOptionsSchema>
@@ -59,6 +64,7 @@ async function sessionsPlugin (fastify: FastifyInstance, input: SessionsOptions)
 
   const registry: Registry = {
     providers,
+    cacheControl: options.cacheControl ?? 'private',
     lookup,
     selection (request) {
       const config = request.routeOptions.config?.sessions

@@ -11,7 +11,7 @@ export type { SessionsOptions } from './plugin.js'
 export { cookieSession, headerSession } from './provider.js'
 export type { SessionProvider, SessionPayload, InvalidReason } from './provider.js'
 export type { CookieOptions, CookieSessionOptions, HeaderSessionOptions } from './provider-options.js'
-export type { SessionContainer, ProviderRef } from './container.js'
+export type { SessionContainer, ProviderRef, SetOptions } from './container.js'
 export type { CookieEncoding } from './cookie-encoding.js'
 
 // Serializers

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunc
 import fp from 'fastify-plugin'
 import Type, { type Static } from 'typebox'
 import type { SessionStorage } from '../storages/storage.js'
-import { kFlush, kLoad, SessionContainer, type Registry } from './container.js'
+import { describeStorageError, kFlush, kLoad, SessionContainer, type Registry } from './container.js'
 import { FST_SESSIONS_DUPLICATE, FST_SESSIONS_UNKNOWN } from './errors.js'
 import { parseOptions } from './options.js'
 import { readCookie } from './transport.js'
@@ -15,6 +15,11 @@ export const SessionsOptionsSchema = Type.Object({
   onInvalid: Type.Optional(Type.Unsafe<(reason: InvalidReason, request: FastifyRequest, provider: SessionProvider<unknown>) => void>(
     Type.Function([], Type.Unknown())
   )),
+  /**
+   * What responses that carry session data tell caches: `'private'` (default; no shared cache
+   * stores them) or `'no-store'` (no cache at all, browsers included: OWASP ASVS 5.0 14.3.2).
+   */
+  cacheControl: Type.Optional(Type.Union([Type.Literal('private'), Type.Literal('no-store')], { default: 'private' })),
 }, { additionalProperties: false })
 
 export type SessionsOptions = Static<typeof SessionsOptionsSchema>
@@ -59,6 +64,7 @@ async function sessionsPlugin (fastify: FastifyInstance, input: SessionsOptions)
 
   const registry: Registry = {
     providers,
+    cacheControl: options.cacheControl ?? 'private',
     lookup,
     selection (request) {
       const config = request.routeOptions.config?.sessions
@@ -117,13 +123,13 @@ async function sessionsPlugin (fastify: FastifyInstance, input: SessionsOptions)
     if (pending === undefined) return next()
     // One server-side session is the common case: its promise alone, without a Promise.all.
     const loaded = pending.length === 1 ? pending[0] as Promise<void> : Promise.all(pending)
-    loaded.then(() => next(), next)
+    loaded.then(() => resume(request, () => next(), next), (error: Error) => resume(request, () => next(error), next))
   }
 
   const onSend: onSendHookHandler = function (request, _reply, payload, next) {
     const writing = request.sessions?.[kFlush]()
     if (writing === undefined) return next(null, payload)
-    writing.then(() => next(null, payload), next)
+    writing.then(() => resume(request, () => next(null, payload), next), (error: Error) => resume(request, () => next(error), next))
   }
 
   fastify.addHook('onRequest', onRequest)
@@ -132,8 +138,33 @@ async function sessionsPlugin (fastify: FastifyInstance, input: SessionsOptions)
   fastify.addHook('onClose', async () => {
     const storages = new Set<SessionStorage>()
     for (const p of providers) if (p.storage !== undefined) storages.add(p.storage)
-    await Promise.all([...storages].map((storage) => storage.close?.()))
+    // Every storage is closed, whatever another one's close() does; a failure is logged.
+    await Promise.all([...storages].map(async (storage) => {
+      try {
+        await storage.close?.()
+      } catch (error) {
+        fastify.log.error({ storageError: describeStorageError(error) }, 'session storage failed to close')
+      }
+    }))
   })
+}
+
+/**
+ * Hands control back to Fastify from a promise callback. Fastify's `next` can throw there (a
+ * handler that sent twice: the headers are gone when the delayed send arrives), and a throw in a
+ * promise callback is an unhandled rejection that ends the process. Fastify's own promise hooks
+ * turn that throw into the error path, which logs "Reply was already sent"; so does this.
+ */
+function resume (request: FastifyRequest, step: () => void, fail: (error: Error) => void): void {
+  try {
+    step()
+  } catch (thrown) {
+    try {
+      fail(thrown as Error)
+    } catch (again) {
+      request.log.error({ err: again }, 'fastify-sessions: the reply could not be completed')
+    }
+  }
 }
 
 /** The fastify-sessions plugin: register it with `{ providers: [...] }`. */

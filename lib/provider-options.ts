@@ -64,8 +64,13 @@ const CommonOptions = {
   identity: Type.Optional(Type.Unsafe<() => string>(Type.Function([], Type.String()))),
   /** The form of the ids `identity` makes; presented ids of another form are refused unread. */
   idPattern: Type.Optional(Type.Unsafe<RegExp>({})),
-  /** Absolute lifetime in seconds from the first `set`; default 7 days; `null`: none. */
+  /** Absolute lifetime in seconds from the first `set`; default 7 days; `null`: none (server-side, or without the envelope). */
   maxAge: Type.Optional(Seconds),
+  /**
+   * The longest lifetime a session may have, enforced on every read (sessions issued before a
+   * redeploy included); `set(p, value, { maxAge })` may ask up to it. Default: `maxAge`.
+   */
+  maxAgeLimit: Type.Optional(Seconds),
   /** Seconds without a request carrying the session after which it expires; default `null`. */
   idleTimeout: Type.Optional(Seconds),
   /**

@@ -80,6 +80,8 @@ export class Provider<T = unknown> implements SessionProvider<T> {
   readonly idPattern: RegExp
   /** Milliseconds, or null. */
   readonly maxAge: number | null
+  /** The longest absolute lifetime any session may have, in milliseconds, or null. */
+  readonly maxAgeLimit: number | null
   readonly idleTimeout: number | null
   /** A tenth of the idle window: refreshes happen at most this often. */
   readonly refreshEvery: number
@@ -122,6 +124,7 @@ export class Provider<T = unknown> implements SessionProvider<T> {
     this.idPattern = options.idPattern === undefined ? DEFAULT_ID_PATTERN : new RegExp(options.idPattern.source, options.idPattern.flags.replace(/[gy]/g, ''))
     const maxAge = options.maxAge === undefined ? DEFAULT_MAX_AGE : options.maxAge
     this.maxAge = maxAge === null ? null : maxAge * 1000
+    this.maxAgeLimit = options.maxAgeLimit === undefined ? this.maxAge : options.maxAgeLimit === null ? null : options.maxAgeLimit * 1000
     this.idleTimeout = options.idleTimeout == null ? null : options.idleTimeout * 1000
     this.refreshEvery = this.idleTimeout === null ? Infinity : this.idleTimeout / 10
     this.envelope = options.envelope ?? true
@@ -174,7 +177,13 @@ export class Provider<T = unknown> implements SessionProvider<T> {
     } catch {
       return 'malformed'
     }
-    return this.validator.Check(value) ? { value } : 'schema'
+    // A recursive schema checks a deeply nested value recursively: a client must not be able to
+    // overflow the stack with one (a RangeError here would be a 500).
+    try {
+      return this.validator.Check(value) ? { value } : 'schema'
+    } catch {
+      return 'schema'
+    }
   }
 
   /** Reads a client-side value through the whole pipeline. */
@@ -196,12 +205,36 @@ export class Provider<T = unknown> implements SessionProvider<T> {
       }
       this.verified.set(verifiedKey(own), verified)
     }
-    if (verified.stamp !== null) {
-      const reason = this.expiry(verified.stamp, now)
+    let stamp = verified.stamp
+    if (stamp !== null) {
+      stamp = this.limit(stamp)
+      const reason = this.expiry(stamp, now)
       if (reason !== null) return reason
     }
     const parsed = this.parse(verified.text)
-    return typeof parsed === 'string' ? parsed : { value: parsed.value, text: verified.text, stamp: verified.stamp }
+    return typeof parsed === 'string' ? parsed : { value: parsed.value, text: verified.text, stamp }
+  }
+
+  /**
+   * The stamp with its expiry brought within `created + maxAgeLimit`: a session issued under a
+   * longer lifetime (before a redeploy, or by a later-lowered limit) ends as the limit says now.
+   */
+  limit (stamp: Stamp): Stamp {
+    const limit = this.maxAgeLimit
+    if (limit === null) return stamp
+    const latest = stamp.created + limit
+    return stamp.expires !== null && stamp.expires <= latest ? stamp : { created: stamp.created, seen: stamp.seen, expires: latest }
+  }
+
+  /** The expiry of a session given its own `maxAge` (seconds) at `set`; throws when it is out of bounds. */
+  lifetime (created: number, maxAge: number): number {
+    if (!Number.isInteger(maxAge) || maxAge < 1) {
+      throw new FST_SESSIONS_INVALID_PAYLOAD(this.name, 'maxAge must be a whole number of seconds, at least 1')
+    }
+    if (this.maxAgeLimit !== null && maxAge * 1000 > this.maxAgeLimit) {
+      throw new FST_SESSIONS_INVALID_PAYLOAD(this.name, `maxAge ${maxAge} is above the provider's maxAgeLimit (${this.maxAgeLimit / 1000}); raise maxAgeLimit to allow it`)
+    }
+    return created + maxAge * 1000
   }
 
   /**
@@ -276,13 +309,15 @@ export class Provider<T = unknown> implements SessionProvider<T> {
     this.touchedAt.set(key, now)
   }
 
-  /** The cookie's Max-Age in seconds: the remaining absolute lifetime, capped by the cookie's own. */
+  /**
+   * The cookie's Max-Age in seconds: the session's remaining absolute lifetime (its own maxAge
+   * included), capped by the cookie's own when it has one.
+   */
   cookieAge (stamp: Stamp | null, now: number): number | null {
     if (this.cookieMaxAge === null) return null
-    const base = this.cookieMaxAge ?? (this.maxAge === null ? null : this.maxAge / 1000)
-    if (base === null) return null
-    if (stamp === null || stamp.expires === null) return base
-    return Math.max(0, Math.min(base, Math.ceil((stamp.expires - now) / 1000)))
+    const remaining = stamp === null || stamp.expires === null ? null : Math.max(0, Math.ceil((stamp.expires - now) / 1000))
+    if (this.cookieMaxAge !== undefined) return remaining === null ? this.cookieMaxAge : Math.min(this.cookieMaxAge, remaining)
+    return remaining ?? (this.maxAge === null ? null : this.maxAge / 1000)
   }
 }
 
@@ -303,6 +338,8 @@ function checkSchema (schema: unknown, label: string): TSchema {
 interface CommonChecked {
   storage?: { compareAndWrite?: unknown }
   envelope?: boolean
+  maxAge?: number | null
+  maxAgeLimit?: number | null
   identity?: unknown
   idPattern?: unknown
   idleTimeout?: number | null
@@ -329,6 +366,13 @@ function checkCommon (options: CommonChecked, label: string): void {
   const malleable = Math.max(0, ...(options.transformers ?? []).map((t) => t.malleablePrefix ?? 0))
   if (options.storage === undefined && options.envelope !== false && malleable > ENVELOPE_HEAD.length) {
     throw optionsError(label, `a transformer lets the first ${malleable} bytes be rewritten; the envelope keeps only ${ENVELOPE_HEAD.length} constant`)
+  }
+  if (options.storage === undefined && options.envelope !== false && options.maxAge === null) {
+    throw optionsError(label, 'a client-side session needs a maxAge: it cannot be revoked, so without one a copied value would be valid forever (envelope: false, for Ktor compatibility, allows maxAge: null)')
+  }
+  const maxAge = options.maxAge === undefined ? DEFAULT_MAX_AGE : options.maxAge
+  if (options.maxAgeLimit != null && (maxAge === null || options.maxAgeLimit < maxAge)) {
+    throw optionsError(label, 'maxAgeLimit must be at least maxAge: it is the longest lifetime a session may have')
   }
   if (options.envelope === false && options.idleTimeout != null) {
     throw optionsError(label, 'idleTimeout needs the envelope: without it the server cannot tell when a value was last used')

@@ -7,6 +7,12 @@ import { base36, formatStamp, parseStamp, type Stamp } from './envelope.js'
 
 const PREFIX = '1:'
 
+/**
+ * What a regenerate leaves under the old key for the moment between retiring it and writing the
+ * new one: it reads as no session, and a compare-and-set from the record as read can never match it.
+ */
+export const RETIRED = '0:retired'
+
 export interface SessionRecord {
   stamp: Stamp
   version: number

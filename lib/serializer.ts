@@ -115,7 +115,7 @@ function assertNoPollution (value: unknown): void {
   }
   for (const key of Object.keys(value)) {
     if (key === '__proto__' || key === 'constructor' || key === 'prototype') {
-      throw new Error('a payload key names an object prototype')
+      throw new Error(`a payload key is "${key}", which is refused on read (it could pollute prototypes in code that merges the payload)`)
     }
     assertNoPollution((value as Record<string, unknown>)[key])
   }
@@ -129,7 +129,12 @@ function assertNoPollution (value: unknown): void {
 export function jsonSerializer<S extends TSchema> (schema: S): SessionSerializer<Static<S>> {
   const write = compileWriter(schema)
   const serializer: SessionSerializer<Static<S>> = {
-    serialize: (session) => write(session, ''),
+    serialize (session) {
+      const text = write(session, '')
+      // What deserialize refuses is refused here too, or the session would read as absent forever.
+      if (MAY_POLLUTE.test(text)) assertNoPollution(JSON.parse(text))
+      return text
+    },
     deserialize (text) {
       const value: unknown = JSON.parse(text)
       if (MAY_POLLUTE.test(text)) assertNoPollution(value)

@@ -1,8 +1,8 @@
 // Security checklist (SECURITY.md): parsing what clients send, and payloads that must read back exactly.
 import { test } from 'tap'
 import Type from 'typebox'
-import { cookieSession, digest, ktorSerializer } from '../lib/index.js'
-import { buildApp, cookiesOf } from './helpers/app.js'
+import { cookieSession, digest, hex, ktorSerializer, memoryStorage, messageAuthentication } from '../lib/index.js'
+import { buildApp, cookiesOf, KEY_HEX } from './helpers/app.js'
 
 test('a long number in a Ktor-format cookie is read in linear time', async (t) => {
   const schema = Type.Object({ ratio: Type.Number() })
@@ -56,4 +56,71 @@ test('-0 is refused at set or read back as -0, never silently turned into 0', as
     const back = await app.inject({ url: '/get', headers: { cookie: cookiesOf(set.headers['set-cookie']) } })
     t.same(back.json(), { negativeZero: true }, 'read back as -0')
   }
+})
+
+test('keys that read back as absent (__proto__, constructor, prototype) are refused at set, so set and get agree', async (t) => {
+  const Bag = Type.Object({ bag: Type.Record(Type.String(), Type.Integer()) })
+  const client = cookieSession('BAG', Bag, { transformers: [messageAuthentication({ key: hex(KEY_HEX) })] })
+  const server = cookieSession('STORED', Type.Object({ bag: Type.Record(Type.String(), Type.Integer()) }), { storage: memoryStorage() })
+  const app = await buildApp(t, [client, server])
+  app.post('/set', async (request) => {
+    const { key, provider } = request.body as { key: string, provider: 'BAG' | 'STORED' }
+    // JSON.parse makes an own property even of "__proto__", as a request body would.
+    const bag = JSON.parse(`{${JSON.stringify(key)}:1}`) as Record<string, number>
+    try {
+      request.sessions.set(provider, { bag })
+      return { set: true }
+    } catch (error) {
+      return { set: false, code: (error as { code?: string }).code }
+    }
+  })
+  app.get('/get', async (request) => ({ bag: request.sessions.get(client), stored: request.sessions.get(server) }))
+  for (const provider of ['BAG', 'STORED'] as const) {
+    for (const key of ['__proto__', 'constructor', 'prototype']) {
+      const res = await app.inject({ method: 'POST', url: '/set', payload: { key, provider } })
+      t.same(res.json(), { set: false, code: 'FST_SESSIONS_INVALID_PAYLOAD' }, `${provider} ${key}: refused at set`)
+      t.equal(res.headers['set-cookie'], undefined, `${provider} ${key}: nothing is sent`)
+    }
+    const res = await app.inject({ method: 'POST', url: '/set', payload: { key: 'proto', provider } })
+    t.same(res.json(), { set: true }, `${provider}: an ordinary key is set`)
+    const back = await app.inject({ url: '/get', headers: { cookie: cookiesOf(res.headers['set-cookie']) } })
+    t.same(back.json()[provider === 'BAG' ? 'bag' : 'stored'], { bag: { proto: 1 } }, `${provider}: and reads back`)
+  }
+})
+
+test('a deeply nested value on a recursive schema that a client can write reads as absent, never a 500', async (t) => {
+  const Tree = Type.Cyclic({ Node: Type.Array(Type.Ref('Node')) }, 'Node')
+  const Payload = Type.Object({ tree: Tree })
+  const plain = cookieSession('PLAIN', Payload, { envelope: false })
+  const salted = cookieSession('SALTED', Type.Object({ tree: Tree }), { envelope: false, transformers: [digest()] })
+  const reasons: string[] = []
+  const app = await buildApp(t, [plain, salted], { onInvalid: (reason) => { reasons.push(reason) } })
+  app.get('/', async (request) => ({ a: request.sessions.get(plain), b: request.sessions.get(salted) }))
+  const deep = `{"tree":${'['.repeat(20_000)}${']'.repeat(20_000)}}`
+  for (const [name, value] of [['PLAIN', deep], ['SALTED', digest().transformWrite(deep)]] as const) {
+    const res = await app.inject({ url: '/', headers: { cookie: `${name}=${encodeURIComponent(value)}` } })
+    t.equal(res.statusCode, 200, `${name}: answered`)
+    t.same(res.json(), { a: null, b: null }, `${name}: reads as absent`)
+  }
+  t.same(reasons, ['schema', 'schema'], 'reported as a schema failure')
+  const shallow = await app.inject({ url: '/', headers: { cookie: `PLAIN=${encodeURIComponent('{"tree":[[],[[]]]}')}` } })
+  t.same(shallow.json(), { a: { tree: [[], [[]]] }, b: null }, 'a reasonable tree still reads')
+})
+
+test('after a schema change, clear() deletes the stored record that no longer fits, so a rollback cannot revive it', async (t) => {
+  const storage = memoryStorage()
+  const v1 = cookieSession('LOGIN', Type.Object({ user: Type.String() }), { storage })
+  const v2 = cookieSession('LOGIN', Type.Object({ user: Type.String(), role: Type.String() }), { storage })
+  const before = await buildApp(t, [v1])
+  before.get('/login', async (request) => { request.sessions.set(v1, { user: 'alice' }); return 'ok' })
+  before.get('/', async (request) => ({ s: request.sessions.get(v1) }))
+  const cookie = cookiesOf((await before.inject('/login')).headers['set-cookie'])
+
+  const after = await buildApp(t, [v2])
+  after.get('/logout', async (request) => { request.sessions.clear(v2); return { s: request.sessions.get(v2) } })
+  const logout = await after.inject({ url: '/logout', headers: { cookie } })
+  t.same(logout.json(), { s: null }, 'the old record does not fit the new schema')
+  t.match(String(logout.headers['set-cookie']), /Max-Age=0/, 'the cookie is expired')
+
+  t.same((await before.inject({ url: '/', headers: { cookie } })).json(), { s: null }, 'rolled back, the old cookie finds nothing')
 })

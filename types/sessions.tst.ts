@@ -22,6 +22,10 @@ test('get returns the schema\'s type, read-only, or null', async () => {
     expect(request.sessions.getOrSet(login, () => ({ username: 'a', count: 0 }))).type.toBe<Readonly<{ username: string, count: number }>>()
     const s = request.sessions.get(login)
     if (s !== null) expect(() => { s.count = 2 }).type.toRaiseError('read-only')
+    expect(request.sessions.reload(login)).type.toBe<Promise<Readonly<{ username: string, count: number }> | null>>()
+    expect(request.sessions.reload('LOGIN')).type.toBe<Promise<Readonly<unknown> | null>>()
+    expect(request.sessions.id(login)).type.toBe<string | null>()
+    expect(request.sessions.save(login)).type.toBe<Promise<void>>()
     return 'ok'
   })
 })
@@ -31,6 +35,8 @@ test('set takes exactly the schema\'s shape', async () => {
   app.get('/', async (request) => {
     request.sessions.set(login, { username: 'a', count: 1 })
     expect(request.sessions.set).type.toBeCallableWith(login, { username: 'a', count: 1 })
+    expect(request.sessions.set).type.toBeCallableWith(login, { username: 'a', count: 1 }, { maxAge: 30 * 86400 })
+    expect(request.sessions.set).type.not.toBeCallableWith(login, { username: 'a', count: 1 }, { maxAge: '1d' })
     expect(request.sessions.set).type.not.toBeCallableWith(login, { username: 'a' })
     expect(request.sessions.set).type.not.toBeCallableWith(login, { username: 'a', count: '1' })
     return 'ok'

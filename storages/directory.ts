@@ -14,32 +14,29 @@
  *
  * Compare-and-write, and what it guarantees: the renames and removals of one key (`write`,
  * `invalidate`, `compareAndWrite`) take that key's lock, in this process a per-key queue and across
- * processes a lock beside the record: a symbolic link `.<name>.lock` whose target is `pid@host`,
- * which only one process can create (an O_EXCL file where symbolic links are refused). The new
- * record's temp file is written and fsynced before the lock is taken, so the lock covers only the
- * compare (a read of the current value) and one rename: a compare-and-write is atomic with respect
- * to every write, removal and compare-and-write of its key by any process that shares the
- * directory. Reads take no lock (a rename is atomic: they see the old record or the new one). A
- * lock is broken when its holder died on this host (its pid is gone) or when it is older than 10 s
- * (a holder dead on another host, or frozen); a holder checks that the lock is still its own right
- * before it renames, and fails instead of writing if it was broken. A caller waits at most 3 s for
- * a lock a live process holds, then fails (a 503, never a false success). The limits: a holder
- * frozen for more than 10 s between that check and its rename (microseconds apart) can overwrite
- * a later write; the lock needs a file system where creating a link is atomic (local disks, NFS);
- * `touch` takes no lock, so a touch that lands on a record a compare-and-write is replacing is
- * lost (the new record carries its own expiry). The sweeper removes the locks of dead holders and
- * stale ones.
+ * processes a lock folder beside the record (see directory/lock.ts). The new record's temp file is
+ * written and fsynced before the lock is taken, so the lock covers only the compare (a read of the
+ * current value) and one rename: a compare-and-write is atomic with respect to every write, removal
+ * and compare-and-write of its key by any process that shares the directory. Reads take no lock (a
+ * rename is atomic: they see the old record or the new one). A lock of a process on this host is
+ * broken only once that process is gone; one of another host once it is 10 s old. A holder checks
+ * that the lock is still its own right before it renames, and fails instead of writing if it was
+ * broken. A caller waits at most 3 s for a lock a live process holds, then fails (a 503, never a
+ * false success). The limits: a holder on another host frozen for more than 10 s between that check
+ * and its rename (microseconds apart) can overwrite a later write; `touch` takes no lock, so a touch
+ * that lands on a record a compare-and-write is replacing is lost (the new record carries its own
+ * expiry). The sweeper removes the locks of dead holders and stale ones.
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdirSync, type Dir, type Stats } from 'node:fs'
-import { lstat, mkdir, open, opendir, readdir, readFile, readlink, rename, rmdir, symlink, unlink, type FileHandle } from 'node:fs/promises'
-import { hostname } from 'node:os'
+import { lstat, mkdir, open, opendir, readdir, rename, rmdir, unlink, type FileHandle } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import Type, { type Static } from 'typebox'
 import { optionsError, parseOptions } from '../lib/options.js'
 import { cacheStorage, type StoredEntry } from './cache.js'
 import { checkExpiry } from './expiry.js'
+import { errorCode, ignore } from './directory/errors.js'
+import { acquireLock, breakIfStale, LOCK_NAME, LOCK_TEMP_NAME, releaseLock, stillHeld, type HeldLock } from './directory/lock.js'
 import type { SessionStorage } from './storage.js'
 
 const LABEL = 'directoryStorage()'
@@ -81,27 +78,13 @@ const HEADER = /^FSS1 (-{16}|\d{16}) (\d{10})\n$/
 const RECORD_NAME = /^[0-9a-f]{64}$/
 const FOLDER_NAME = /^[0-9a-f]{2}$/
 const TEMP_NAME = /^\.[0-9a-f]{64}\.[0-9a-f]{16}\.tmp$/
-const LOCK_NAME = /^\.[0-9a-f]{64}\.lock$/
 // A temp file this old belongs to a writer that died: no live write takes ten minutes.
 const STALE_TEMP_MS = 10 * 60_000
-// A key's lock is held for one read and one rename. One held this long belongs to a holder that
-// died on another host or is frozen, and is broken; a caller waits this long for a lock at most.
-const STALE_LOCK_MS = 10_000
-const LOCK_WAIT_MS = 3000
-const HOST = hostname()
 const NAME_DOMAIN = 'fastify-sessions/directory-storage\0'
 
 interface Header {
   expiresAt: number | null
   length: number
-}
-
-function errorCode (err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | null)?.code
-}
-
-function ignore (...codes: string[]): (err: unknown) => void {
-  return (err) => { if (!codes.includes(errorCode(err) ?? '')) throw err }
 }
 
 function checkKey (key: unknown): asserts key is string {
@@ -152,20 +135,6 @@ async function readHeader (handle: FileHandle): Promise<Header | null> {
 // The change time (to the microsecond) tells the two apart.
 function sameFile (a: Stats, b: Stats): boolean {
   return a.ino === b.ino && a.dev === b.dev && a.ctimeMs === b.ctimeMs
-}
-
-// Wall-clock time for lock ages, compared with file mtimes; immune to tests that fake Date.now.
-function wallClock (): number {
-  return performance.timeOrigin + performance.now()
-}
-
-function processAlive (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return errorCode(err) === 'EPERM'
-  }
 }
 
 export function directoryStorage (dir: string, options?: DirectoryStorageOptions): DirectoryStorage {
@@ -286,89 +255,15 @@ function fileStorage (root: string, sweepBatch: number): DirectoryStorage & { re
     return result
   }
 
-  // Breaks the lock at `file` if its holder is dead (same host) or it is older than STALE_LOCK_MS.
-  // Resolves 'broken', 'gone' (no lock there any more) or 'held'.
-  async function breakIfStale (file: string): Promise<'broken' | 'gone' | 'held'> {
-    const seen = await lstat(file).catch(ignore('ENOENT'))
-    if (seen === undefined) return 'gone'
-    const text = seen.isSymbolicLink()
-      ? await readlink(file).catch(() => '')
-      : await readFile(file, 'utf8').catch(() => '')
-    const owner = /^(\d+)@(.*)$/.exec(text)
-    const dead = owner !== null && owner[2] === HOST && !processAlive(Number(owner[1]))
-    if (!dead && wallClock() - seen.mtimeMs < STALE_LOCK_MS) return 'held'
-    // Only the lock that was judged: a lock taken again meanwhile is someone else's.
-    const still = await lstat(file).catch(ignore('ENOENT'))
-    if (still === undefined || !sameFile(seen, still)) return 'gone'
-    await unlink(file).catch(ignore('ENOENT'))
-    return 'broken'
-  }
-
-  // A symbolic link to `pid@host`: created atomically with its owner in it, so no reader ever sees
-  // a lock without one. Where symbolic links are refused (Windows without the privilege), an
-  // O_EXCL file holding the same text; one killed before writing it is broken once stale.
-  let links = true
-  async function createLock (file: string): Promise<void> {
-    const owner = `${process.pid}@${HOST}`
-    if (links) {
-      try {
-        return await symlink(owner, file)
-      } catch (err) {
-        if (errorCode(err) !== 'EPERM' && errorCode(err) !== 'ENOSYS') throw err
-        links = false
-      }
-    }
-    const handle = await open(file, 'wx', 0o600)
-    try {
-      await handle.writeFile(owner)
-    } finally {
-      await handle.close()
-    }
-  }
-
-  async function lock (name: string): Promise<{ file: string, stats: Stats }> {
-    const folder = folderOf(name)
-    const file = join(folder, `.${name}.lock`)
-    const deadline = performance.now() + LOCK_WAIT_MS
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await createLock(file)
-        return { file, stats: await lstat(file) }
-      } catch (err) {
-        // The folder was removed meanwhile (another process emptied it): make it again. Not counted
-        // in `attempt`, which paces the waits for a busy lock; bounded by the same deadline.
-        if (errorCode(err) === 'ENOENT' && performance.now() <= deadline) {
-          await makeFolder(folder)
-          continue
-        }
-        if (errorCode(err) !== 'EEXIST') throw err
-        if (await breakIfStale(file) !== 'held') continue
-        if (performance.now() > deadline) {
-          throw new Error(`the session file is locked by another process for more than ${LOCK_WAIT_MS} ms`)
-        }
-        await sleep(1 + Math.random() * Math.min(2 ** attempt, 20))
-      }
-    }
-  }
-
-  async function stillHeld (held: { file: string, stats: Stats }): Promise<boolean> {
-    const current = await lstat(held.file).catch(ignore('ENOENT'))
-    return current !== undefined && sameFile(held.stats, current)
-  }
-
-  async function unlock (held: { file: string, stats: Stats }): Promise<void> {
-    if (await stillHeld(held)) await unlink(held.file).catch(ignore('ENOENT'))
-  }
-
   // Runs `change` under the key's lock (in-process queue, then lock file); `change` must check
   // `stillHeld` right before it renames or unlinks the record.
-  async function locked<T> (name: string, change: (held: { file: string, stats: Stats }) => Promise<T>): Promise<T> {
+  async function locked<T> (name: string, change: (held: HeldLock) => Promise<T>): Promise<T> {
     return await serialized(name, async () => {
-      const held = await lock(name)
+      const held = await acquireLock(folderOf(name), name, makeFolder)
       try {
         return await change(held)
       } finally {
-        await unlock(held)
+        await releaseLock(held)
       }
     })
   }
@@ -458,7 +353,7 @@ function fileStorage (root: string, sweepBatch: number): DirectoryStorage & { re
         await handle.close()
       }
     }
-    if (LOCK_NAME.test(name)) return await breakIfStale(file) === 'broken'
+    if (LOCK_NAME.test(name) || LOCK_TEMP_NAME.test(name)) return await breakIfStale(file) === 'broken'
     if (TEMP_NAME.test(name)) {
       const stats = await lstat(file).catch(ignore('ENOENT'))
       if (stats === undefined || Date.now() - stats.mtimeMs < STALE_TEMP_MS) return false

@@ -3,7 +3,7 @@
 // lock that took its place. Real child processes, killed with SIGKILL.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { existsSync, lstatSync, mkdtempSync, readdirSync, readlinkSync, renameSync, rmSync, utimesSync } from 'node:fs'
+import { existsSync, lstatSync, lutimesSync, mkdtempSync, readdirSync, readlinkSync, renameSync, rmSync, utimesSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -76,7 +76,7 @@ test('a lock of a live process on this host is never broken, however old; once t
   t.ok(existsSync(entry), 'the holder has the lock')
   // An hour old by its mtime: far beyond the 10 s after which a lock of another host is broken.
   const hourAgo = new Date(Date.now() - 3_600_000)
-  utimesSync(entry, hourAgo, hourAgo)
+  lutimesSync(entry, hourAgo, hourAgo)
   utimesSync(dirname(entry), hourAgo, hourAgo)
 
   // Three storages, as three processes would be: each waits for the lock on its own.

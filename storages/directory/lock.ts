@@ -1,6 +1,6 @@
 /**
  * The cross-process lock of one record: a folder `.<name>.lock` beside the record that holds exactly
- * one entry, a folder named after its owner: `<pid>-<process start>-<host>-<nonce>`. What is subtle:
+ * one entry named after its owner: `<pid>-<process start>-<host>-<nonce>`. What is subtle:
  *
  * - Taking it is one rename of a temp folder that already holds the owner entry onto the lock's
  *   path, so a lock never exists without its owner, and a rename onto a lock that has an owner fails.
@@ -18,7 +18,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { readFileSync, readlinkSync, type Stats } from 'node:fs'
-import { lstat, mkdir, readdir, readFile, readlink, rename, rmdir, unlink } from 'node:fs/promises'
+import { lstat, mkdir, open, readdir, readFile, readlink, rename, rmdir, symlink, unlink } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -120,7 +120,7 @@ export async function breakIfStale (path: string): Promise<'broken' | 'gone' | '
   if (stats === undefined) return 'gone'
   if (!await ownerGone(owner, stats.mtimeMs)) return 'held'
   try {
-    await rmdir(entry)
+    await unlink(entry)
   } catch (err) {
     // Removed by another breaker, or by its holder's release: not ours to report.
     if (errorCode(err) === 'ENOENT') return 'gone'
@@ -128,6 +128,21 @@ export async function breakIfStale (path: string): Promise<'broken' | 'gone' | '
   }
   await rmdir(path).catch(ignore('ENOENT', 'ENOTEMPTY', 'EEXIST'))
   return 'broken'
+}
+
+// The owner entry: a symbolic link (one system call, no data block), or an empty file where
+// symbolic links are refused (Windows without the privilege). Only its name means anything.
+let links = true
+async function makeEntry (entry: string): Promise<void> {
+  if (links) {
+    try {
+      return await symlink('owner', entry)
+    } catch (err) {
+      if (errorCode(err) !== 'EPERM' && errorCode(err) !== 'ENOSYS') throw err
+      links = false
+    }
+  }
+  await (await open(entry, 'wx', 0o600)).close()
 }
 
 /** A fresh temp folder beside the lock, holding this process's owner entry. */
@@ -146,12 +161,12 @@ async function makeTemp (folder: string, name: string, makeFolder: (folder: stri
     }
   }
   const entry = join(path, `${process.pid}-${START}-${HOST}-${nonce}`)
-  await mkdir(entry, { mode: 0o700 })
+  await makeEntry(entry)
   return { path, entry }
 }
 
 async function removeTemp (temp: HeldLock): Promise<void> {
-  await rmdir(temp.entry).catch(() => {})
+  await unlink(temp.entry).catch(() => {})
   await rmdir(temp.path).catch(() => {})
 }
 
@@ -196,7 +211,7 @@ export async function stillHeld (held: HeldLock): Promise<boolean> {
 }
 
 export async function releaseLock (held: HeldLock): Promise<void> {
-  await rmdir(held.entry).catch(ignore('ENOENT'))
+  await unlink(held.entry).catch(ignore('ENOENT'))
   // Another process may have taken the emptied folder meanwhile (a rename onto an empty folder).
   await rmdir(held.path).catch(ignore('ENOENT', 'ENOTEMPTY', 'EEXIST'))
 }

@@ -3,7 +3,7 @@
 // lock that took its place. Real child processes, killed with SIGKILL.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { existsSync, lstatSync, lutimesSync, mkdtempSync, readdirSync, readlinkSync, renameSync, rmSync, utimesSync } from 'node:fs'
+import { lstatSync, lutimesSync, mkdtempSync, readdirSync, readlinkSync, renameSync, rmSync, utimesSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -23,6 +23,11 @@ const CHILD_ENV = Object.fromEntries(Object.entries(process.env)
 
 // Compiled once for the file (a compile takes seconds).
 const compiled = await compileFixtures(t, [HOLDER, LOOPER, CONTENDER])
+
+/** Whether `path` exists (without following a symbolic link: lock entries are links to nothing). */
+function exists (path: string): boolean {
+  return lstatSync(path, { throwIfNoEntry: false }) !== undefined
+}
 
 function tempDir (t: Test): string {
   const dir = mkdtempSync(join(tmpdir(), 'fss-lock-'))
@@ -73,7 +78,7 @@ test('a lock of a live process on this host is never broken, however old; once t
   const dir = tempDir(t)
   const { folder, name } = await recordOf(dir, 'k')
   const { child, line: entry } = await start(t, compiled(HOLDER), [folder, name])
-  t.ok(existsSync(entry), 'the holder has the lock')
+  t.ok(exists(entry), 'the holder has the lock')
   // An hour old by its mtime: far beyond the 10 s after which a lock of another host is broken.
   const hourAgo = new Date(Date.now() - 3_600_000)
   lutimesSync(entry, hourAgo, hourAgo)
@@ -88,13 +93,13 @@ test('a lock of a live process on this host is never broken, however old; once t
     t.rejects(third.invalidate('k'), { message: /locked by another process/ }, 'and an invalidate'),
   ])
   t.equal(await storage.sweep(), 0, 'the sweeper leaves it too')
-  t.ok(existsSync(entry), 'the lock is still the holder\'s')
+  t.ok(exists(entry), 'the lock is still the holder\'s')
   t.equal(await storage.read('k'), 'first', 'and nothing was written')
 
   await kill(child)
   await storage.write('k', 'second', null)
   t.equal(await storage.read('k'), 'second', 'the lock of the killed holder was broken')
-  t.notOk(existsSync(entry))
+  t.notOk(exists(entry))
 })
 
 test('a lock whose pid now names another process (a recycled pid) is broken', async (t) => {
@@ -109,7 +114,7 @@ test('a lock whose pid now names another process (a recycled pid) is broken', as
   t.teardown(() => storage.close())
   await storage.write('k', 'second', null)
   t.equal(await storage.read('k'), 'second')
-  t.notOk(existsSync(recycled))
+  t.notOk(exists(recycled))
 })
 
 test('the sweeper removes locks and lock temp folders of killed processes', async (t) => {

@@ -36,7 +36,7 @@ import { optionsError, parseOptions } from '../lib/options.js'
 import { cacheStorage, type StoredEntry } from './cache.js'
 import { checkExpiry } from './expiry.js'
 import { errorCode, ignore } from './directory/errors.js'
-import { acquireLock, breakIfStale, LOCK_NAME, LOCK_TEMP_NAME, releaseLock, stillHeld, type HeldLock } from './directory/lock.js'
+import { acquireLock, breakIfStale, LOCK_NAME, LOCK_TEMP_NAME, releaseLock, stillHeld, wallClock, type HeldLock } from './directory/lock.js'
 import type { SessionStorage } from './storage.js'
 
 const LABEL = 'directoryStorage()'
@@ -356,7 +356,7 @@ function fileStorage (root: string, sweepBatch: number): DirectoryStorage & { re
     if (LOCK_NAME.test(name) || LOCK_TEMP_NAME.test(name)) return await breakIfStale(file) === 'broken'
     if (TEMP_NAME.test(name)) {
       const stats = await lstat(file).catch(ignore('ENOENT'))
-      if (stats === undefined || Date.now() - stats.mtimeMs < STALE_TEMP_MS) return false
+      if (stats === undefined || wallClock() - stats.mtimeMs < STALE_TEMP_MS) return false
       await unlink(file).catch(ignore('ENOENT'))
       return true
     }

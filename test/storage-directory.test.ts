@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { test, type Test } from 'tap'
 import { directoryStorage } from '../storages/directory.js'
+import { fakeClock } from './helpers/app.js'
 import { canMount, mountTmpfs } from './helpers/tmpfs.js'
 
 const HOUR = 3_600_000
@@ -30,13 +31,6 @@ function tree (dir: string): string[] {
 
 function recordFiles (dir: string): string[] {
   return tree(dir).filter((path) => RECORD.test(path.split('/').pop() ?? ''))
-}
-
-function fakeNow (t: Test): { base: number, set (ms: number): void } {
-  const real = Date.now
-  t.teardown(() => { Date.now = real })
-  const base = real()
-  return { base, set: (ms) => { Date.now = () => ms } }
 }
 
 /** Keys that share a fan-out folder, found by writing probes and looking at the disk. */
@@ -137,14 +131,14 @@ test('1000 reads, touches and invalidations of unknown hostile keys create no fi
 
 test('an expired file reads as null and is removed with its emptied folder', async (t) => {
   const dir = tempDir(t)
-  const clock = fakeNow(t)
+  const clock = fakeClock(t)
   const storage = directoryStorage(dir)
   t.teardown(() => storage.close())
-  await storage.write('k', 'value', clock.base + 1000)
-  clock.set(clock.base + 999)
+  await storage.write('k', 'value', clock.now + 1000)
+  clock.advance(999)
   t.equal(await storage.read('k'), 'value')
   t.equal(recordFiles(dir).length, 1)
-  clock.set(clock.base + 1000)
+  clock.advance(1)
   t.equal(await storage.read('k'), null)
   t.same(tree(dir), [], 'file and folder are gone, the directory stays')
   t.ok(existsSync(dir))
@@ -152,14 +146,14 @@ test('an expired file reads as null and is removed with its emptied folder', asy
 
 test('a new storage on the same directory reads the records, with their expiry', async (t) => {
   const dir = tempDir(t)
-  const clock = fakeNow(t)
+  const clock = fakeClock(t)
   const first = directoryStorage(dir)
-  for (let i = 0; i < 50; i++) await first.write(`key ${i}`, `value ${i}`, i % 2 === 0 ? null : clock.base + 1000)
+  for (let i = 0; i < 50; i++) await first.write(`key ${i}`, `value ${i}`, i % 2 === 0 ? null : clock.now + 1000)
   await first.close()
   const second = directoryStorage(dir)
   t.teardown(() => second.close())
   for (let i = 0; i < 50; i++) t.equal(await second.read(`key ${i}`), `value ${i}`)
-  clock.set(clock.base + 1000)
+  clock.advance(1000)
   for (let i = 0; i < 50; i++) t.equal(await second.read(`key ${i}`), i % 2 === 0 ? `value ${i}` : null, `key ${i} after its expiry`)
   t.equal(recordFiles(dir).length, 25, 'the expired half was removed')
 })
@@ -192,17 +186,17 @@ test('a write whose expiry has passed removes the record', async (t) => {
 
 test('a file with a header this version does not know reads as null and is left alone', async (t) => {
   const dir = tempDir(t)
-  const clock = fakeNow(t)
+  const clock = fakeClock(t)
   const storage = directoryStorage(dir)
   t.teardown(() => storage.close())
-  await storage.write('k', 'value', clock.base + 1000)
+  await storage.write('k', 'value', clock.now + 1000)
   const file = join(dir, recordFiles(dir)[0] as string)
   for (const content of ['FSS2 something else', '', 'FSS1 9000000000000000 0000000099\nshort']) {
     writeFileSync(file, content)
     t.equal(await storage.read('k'), null, JSON.stringify(content))
     t.ok(existsSync(file), 'not deleted: it may belong to a newer version')
   }
-  clock.set(clock.base + HOUR)
+  clock.advance(HOUR)
   t.equal(await storage.sweep(), 0, 'the sweeper leaves it too')
   t.ok(existsSync(file))
 })
@@ -239,12 +233,12 @@ test('writes racing with invalidations that empty their folder all succeed', asy
 
 test('sweeping removes expired records and emptied folders, and keeps live ones', async (t) => {
   const dir = tempDir(t)
-  const clock = fakeNow(t)
+  const clock = fakeClock(t)
   const storage = directoryStorage(dir, { sweepInterval: 0 })
   t.teardown(() => storage.close())
-  for (let i = 0; i < 30; i++) await storage.write(`expiring ${i}`, 'x', clock.base + 1000)
-  for (let i = 0; i < 10; i++) await storage.write(`live ${i}`, 'y', clock.base + HOUR)
-  clock.set(clock.base + 1000)
+  for (let i = 0; i < 30; i++) await storage.write(`expiring ${i}`, 'x', clock.now + 1000)
+  for (let i = 0; i < 10; i++) await storage.write(`live ${i}`, 'y', clock.now + HOUR)
+  clock.advance(1000)
   t.equal(await storage.sweep(), 30)
   t.equal(recordFiles(dir).length, 10)
   const folders = tree(dir).filter((p) => p.endsWith('/'))
@@ -254,12 +248,12 @@ test('sweeping removes expired records and emptied folders, and keeps live ones'
 
 test('a sweep examines a bounded number of entries and the next one continues', async (t) => {
   const dir = tempDir(t)
-  const clock = fakeNow(t)
+  const clock = fakeClock(t)
   const storage = directoryStorage(dir, { sweepInterval: 0, sweepBatch: 10 })
   t.teardown(() => storage.close())
-  for (let i = 0; i < 40; i++) await storage.write(`expiring ${i}`, 'x', clock.base + 1000)
+  for (let i = 0; i < 40; i++) await storage.write(`expiring ${i}`, 'x', clock.now + 1000)
   for (let i = 0; i < 40; i++) await storage.write(`live ${i}`, 'x', null)
-  clock.set(clock.base + 1000)
+  clock.advance(1000)
   let removed = 0
   let sweeps = 0
   while (removed < 40 && sweeps < 100) {
@@ -291,6 +285,24 @@ test('sweeping removes temp files left by a dead writer, but not fresh ones nor 
   t.ok(existsSync(fresh), 'a temp file of a write in progress stays')
   t.ok(existsSync(foreign), 'a file that is not ours stays')
   t.equal(await storage.read('k'), 'v')
+})
+
+test('the age of a temp file is on the real clock: a faked clock (years off) does not move it', async (t) => {
+  const dir = tempDir(t)
+  const hourAgo = new Date(Date.now() - HOUR)
+  const clock = fakeClock(t, 1_000_000_000_000)
+  const storage = directoryStorage(dir, { sweepInterval: 0 })
+  t.teardown(() => storage.close())
+  await storage.write('k', 'v', clock.now + HOUR)
+  const folder = join(dir, recordFiles(dir)[0]?.split('/')[0] as string)
+  const stale = join(folder, `.${'a'.repeat(64)}.${'0'.repeat(16)}.tmp`)
+  const fresh = join(folder, `.${'b'.repeat(64)}.${'1'.repeat(16)}.tmp`)
+  for (const file of [stale, fresh]) writeFileSync(file, 'FSS1 partial')
+  utimesSync(stale, hourAgo, hourAgo)
+  t.equal(await storage.sweep(), 1)
+  t.notOk(existsSync(stale), 'a temp file an hour old by the real clock is removed')
+  t.ok(existsSync(fresh), 'a fresh one stays')
+  t.equal(await storage.read('k'), 'v', 'and the record, live by the faked clock, reads back')
 })
 
 test('the background sweeper removes expired files without any read, until close', async (t) => {

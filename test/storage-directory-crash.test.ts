@@ -11,8 +11,8 @@ import { directoryStorage } from '../storages/directory.js'
 import { compileFixtures } from './helpers/compile.js'
 
 const WRITER = fileURLToPath(new URL('./fixtures/directory-writer.ts', import.meta.url))
-// A few seconds in the normal suite; CRASH_ROUNDS=200 npx tap test/storage-directory-crash.test.ts
-// runs the long variant (run it beside a CPU-heavy job: that is when locks and kills interleave).
+// A few seconds in the normal suite. The long variant, best run beside a CPU-heavy job (that is
+// when locks and kills interleave): CRASH_ROUNDS=200 npx tap --timeout=3600 test/storage-directory-crash.test.ts
 const ROUNDS = Math.max(1, Math.floor(Number(process.env['CRASH_ROUNDS'] ?? 12)) || 12)
 const LANES = 3
 const KEYS = 16

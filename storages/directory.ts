@@ -28,7 +28,7 @@
  * expiry). The sweeper removes the locks of dead holders and stale ones.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdirSync, type Dir, type Stats } from 'node:fs'
+import { mkdirSync, statSync, type Dir, type Stats } from 'node:fs'
 import { lstat, mkdir, open, opendir, readdir, rename, rmdir, unlink, type FileHandle } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import Type, { type Static } from 'typebox'
@@ -137,6 +137,21 @@ function sameFile (a: Stats, b: Stats): boolean {
   return a.ino === b.ino && a.dev === b.dev && a.ctimeMs === b.ctimeMs
 }
 
+// Whoever can write the directory can plant a record for an id of their choice: refuse a directory
+// that another user owns (root excepted: it can write anywhere anyway) or that its group or others
+// may write, sticky bit or not. (No such check where there are no uids: Windows.)
+function checkOwnership (root: string): void {
+  const uid = process.geteuid?.()
+  if (uid === undefined) return
+  const stats = statSync(root)
+  if (stats.uid !== uid && stats.uid !== 0) {
+    throw optionsError(LABEL, `the directory ${JSON.stringify(root)} belongs to another user (uid ${stats.uid}), who could write sessions into it`)
+  }
+  if ((stats.mode & 0o022) !== 0) {
+    throw optionsError(LABEL, `the directory ${JSON.stringify(root)} is writable by its group or by others (mode ${(stats.mode & 0o7777).toString(8)}), who could write sessions into it: chmod it to 700`)
+  }
+}
+
 export function directoryStorage (dir: string, options?: DirectoryStorageOptions): DirectoryStorage {
   if (typeof dir !== 'string' || dir === '') throw optionsError(LABEL, 'dir must be a non-empty path')
   const opts = parseOptions(DirectoryStorageOptionsSchema, options, LABEL)
@@ -146,6 +161,7 @@ export function directoryStorage (dir: string, options?: DirectoryStorageOptions
   } catch (err) {
     throw optionsError(LABEL, `cannot create the directory ${JSON.stringify(root)} (${errorCode(err) ?? String(err)})`)
   }
+  checkOwnership(root)
   const storage = fileStorage(root, opts.sweepBatch ?? 1000)
   const intervalMs = (opts.sweepInterval ?? 60) * 1000
   let timer: NodeJS.Timeout | null = null

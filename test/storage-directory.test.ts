@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -58,6 +58,7 @@ test('the directory is created if missing, and a bad dir is refused at once', as
   const storage = directoryStorage(dir)
   t.teardown(() => storage.close())
   t.ok(statSync(dir).isDirectory(), 'created, with its parents')
+  for (const path of [join(base, 'a'), join(base, 'a', 'b'), dir]) t.equal(statSync(path).mode & 0o077, 0, `${path.slice(base.length)} is created for its owner only`)
   t.equal(storage.directory, resolve(dir))
   t.same(tree(dir), [], 'and nothing in it yet')
 
@@ -71,6 +72,29 @@ test('the directory is created if missing, and a bad dir is refused at once', as
   const other = directoryStorage(dir, options)
   await other.close()
   t.same(options, { cached: false }, 'the options object is not changed')
+})
+
+test('a directory its group or others may write is refused, sticky bit or not', async (t) => {
+  for (const mode of [0o777, 0o1777, 0o770, 0o720, 0o702]) {
+    const dir = tempDir(t)
+    chmodSync(dir, mode)
+    t.throws(() => directoryStorage(dir), { code: 'FST_SESSIONS_OPTIONS', message: /is writable by its group or by others/ }, mode.toString(8))
+  }
+  const dir = tempDir(t)
+  chmodSync(dir, 0o755)
+  const storage = directoryStorage(dir)
+  t.teardown(() => storage.close())
+  t.equal(storage.directory, dir, 'one others may only read is accepted (records and folders are the owner\'s only)')
+})
+
+test('a directory owned by another user is refused', { skip: process.getuid?.() === 0 ? false : 'needs root, to give a folder to another user' }, async (t) => {
+  const dir = tempDir(t)
+  chownSync(dir, 12345, 12345)
+  t.throws(() => directoryStorage(dir), { code: 'FST_SESSIONS_OPTIONS', message: /belongs to another user \(uid 12345\)/ })
+  chownSync(dir, 0, 0)
+  const storage = directoryStorage(dir)
+  t.teardown(() => storage.close())
+  t.equal(storage.directory, dir, 'its own (root\'s) directory is accepted')
 })
 
 test('a record is one file in a fan-out folder: a header with the expiry, then the value', async (t) => {

@@ -3,8 +3,8 @@
 // lock that took its place. Real child processes, killed with SIGKILL.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { lstatSync, lutimesSync, mkdtempSync, readdirSync, readlinkSync, renameSync, rmSync, utimesSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { lstatSync, lutimesSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, utimesSync } from 'node:fs'
+import { hostname, tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
@@ -129,6 +129,45 @@ test('the sweeper removes locks and lock temp folders of killed processes', asyn
   t.teardown(() => storage.close())
   t.equal(await storage.sweep(), 1)
   t.same(readdirSync(folder), [name], 'only the record is left')
+})
+
+test('a lock of another host is held while fresh and broken once 10 s old by its mtime', async (t) => {
+  const dir = tempDir(t)
+  const { folder, name } = await recordOf(dir, 'k')
+  const lock = join(folder, `.${name}.lock`)
+  // The owner entry of a process elsewhere: its host field is not this host's.
+  const entry = join(lock, `1-1-${'f'.repeat(16)}-${'0'.repeat(16)}`)
+  mkdirSync(lock)
+  symlinkSync('owner', entry)
+  // Dated a minute ahead (that host's clock runs fast), so no stall of this machine makes it 10 s old.
+  const ahead = new Date(Date.now() + 60_000)
+  lutimesSync(entry, ahead, ahead)
+  const storage = directoryStorage(dir, { sweepInterval: 0 })
+  t.teardown(() => storage.close())
+  await t.rejects(storage.write('k', 'second', null), { message: /locked by another process/ }, 'a fresh one is held')
+  const old = new Date(Date.now() - 11_000)
+  lutimesSync(entry, old, old)
+  await storage.write('k', 'second', null)
+  t.equal(await storage.read('k'), 'second', 'an old one is broken')
+  t.notOk(exists(lock))
+})
+
+test('a lock an earlier version left (a symbolic link to pid@host) is understood: held while its process runs, broken once it is gone', async (t) => {
+  const dir = tempDir(t)
+  const { folder, name } = await recordOf(dir, 'k')
+  const lock = join(folder, `.${name}.lock`)
+  const storage = directoryStorage(dir, { sweepInterval: 0 })
+  t.teardown(() => storage.close())
+  symlinkSync(`${process.pid}@${hostname()}`, lock)
+  await t.rejects(storage.write('k', 'second', null), { message: /locked by another process/ }, 'this live process holds it')
+  rmSync(lock)
+  const { child } = await start(t, compiled(HOLDER), [join(dir, 'elsewhere'), name])
+  const pid = child.pid as number
+  await kill(child)
+  symlinkSync(`${pid}@${hostname()}`, lock)
+  await storage.write('k', 'second', null)
+  t.equal(await storage.read('k'), 'second')
+  t.notOk(exists(lock))
 })
 
 /** Kills writers of `key` at random moments until one leaves its lock behind; describes that lock. */

@@ -70,7 +70,8 @@ export function wallClock (): number {
 
 /** Whether the process `pid`, started at `start` ('0': unknown), still runs on this host. */
 async function processAlive (pid: number, start: string): Promise<boolean> {
-  if (pid === process.pid) return start === START
+  // This process, unless the lock names another start (an earlier process that had our pid).
+  if (pid === process.pid) return start === START || start === '0'
   if (start !== '0') {
     const stat = await readFile(`/proc/${pid}/stat`, 'latin1').catch(ignore('ENOENT', 'ESRCH'))
     if (stat !== undefined) return startTimeOf(stat) === start

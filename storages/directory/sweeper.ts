@@ -89,13 +89,9 @@ export function sweeper (root: string): Sweeper {
 
   return {
     async sweep (limit) {
-      if (sweeping !== null) return await sweeping
-      sweeping = sweepSome(limit)
-      try {
-        return await sweeping
-      } finally {
-        sweeping = null
-      }
+      // One sweep at a time: a call during a sweep gets that sweep's count.
+      sweeping ??= sweepSome(limit).finally(() => { sweeping = null })
+      return await sweeping
     },
     async close () {
       if (closed) return

@@ -1,11 +1,12 @@
 import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { test, type Test } from 'tap'
 import { directoryStorage } from '../storages/directory.js'
+import { fakeClock } from './helpers/app.js'
 import { canMount, mountTmpfs } from './helpers/tmpfs.js'
 
 const HOUR = 3_600_000
@@ -30,13 +31,6 @@ function tree (dir: string): string[] {
 
 function recordFiles (dir: string): string[] {
   return tree(dir).filter((path) => RECORD.test(path.split('/').pop() ?? ''))
-}
-
-function fakeNow (t: Test): { base: number, set (ms: number): void } {
-  const real = Date.now
-  t.teardown(() => { Date.now = real })
-  const base = real()
-  return { base, set: (ms) => { Date.now = () => ms } }
 }
 
 /** Keys that share a fan-out folder, found by writing probes and looking at the disk. */
@@ -64,6 +58,7 @@ test('the directory is created if missing, and a bad dir is refused at once', as
   const storage = directoryStorage(dir)
   t.teardown(() => storage.close())
   t.ok(statSync(dir).isDirectory(), 'created, with its parents')
+  for (const path of [join(base, 'a'), join(base, 'a', 'b'), dir]) t.equal(statSync(path).mode & 0o077, 0, `${path.slice(base.length)} is created for its owner only`)
   t.equal(storage.directory, resolve(dir))
   t.same(tree(dir), [], 'and nothing in it yet')
 
@@ -77,6 +72,29 @@ test('the directory is created if missing, and a bad dir is refused at once', as
   const other = directoryStorage(dir, options)
   await other.close()
   t.same(options, { cached: false }, 'the options object is not changed')
+})
+
+test('a directory its group or others may write is refused, sticky bit or not', async (t) => {
+  for (const mode of [0o777, 0o1777, 0o770, 0o720, 0o702]) {
+    const dir = tempDir(t)
+    chmodSync(dir, mode)
+    t.throws(() => directoryStorage(dir), { code: 'FST_SESSIONS_OPTIONS', message: /is writable by its group or by others/ }, mode.toString(8))
+  }
+  const dir = tempDir(t)
+  chmodSync(dir, 0o755)
+  const storage = directoryStorage(dir)
+  t.teardown(() => storage.close())
+  t.equal(storage.directory, dir, 'one others may only read is accepted (records and folders are the owner\'s only)')
+})
+
+test('a directory owned by another user is refused', { skip: process.getuid?.() === 0 ? false : 'needs root, to give a folder to another user' }, async (t) => {
+  const dir = tempDir(t)
+  chownSync(dir, 12345, 12345)
+  t.throws(() => directoryStorage(dir), { code: 'FST_SESSIONS_OPTIONS', message: /belongs to another user \(uid 12345\)/ })
+  chownSync(dir, 0, 0)
+  const storage = directoryStorage(dir)
+  t.teardown(() => storage.close())
+  t.equal(storage.directory, dir, 'its own (root\'s) directory is accepted')
 })
 
 test('a record is one file in a fan-out folder: a header with the expiry, then the value', async (t) => {
@@ -137,14 +155,14 @@ test('1000 reads, touches and invalidations of unknown hostile keys create no fi
 
 test('an expired file reads as null and is removed with its emptied folder', async (t) => {
   const dir = tempDir(t)
-  const clock = fakeNow(t)
+  const clock = fakeClock(t)
   const storage = directoryStorage(dir)
   t.teardown(() => storage.close())
-  await storage.write('k', 'value', clock.base + 1000)
-  clock.set(clock.base + 999)
+  await storage.write('k', 'value', clock.now + 1000)
+  clock.advance(999)
   t.equal(await storage.read('k'), 'value')
   t.equal(recordFiles(dir).length, 1)
-  clock.set(clock.base + 1000)
+  clock.advance(1)
   t.equal(await storage.read('k'), null)
   t.same(tree(dir), [], 'file and folder are gone, the directory stays')
   t.ok(existsSync(dir))
@@ -152,14 +170,14 @@ test('an expired file reads as null and is removed with its emptied folder', asy
 
 test('a new storage on the same directory reads the records, with their expiry', async (t) => {
   const dir = tempDir(t)
-  const clock = fakeNow(t)
+  const clock = fakeClock(t)
   const first = directoryStorage(dir)
-  for (let i = 0; i < 50; i++) await first.write(`key ${i}`, `value ${i}`, i % 2 === 0 ? null : clock.base + 1000)
+  for (let i = 0; i < 50; i++) await first.write(`key ${i}`, `value ${i}`, i % 2 === 0 ? null : clock.now + 1000)
   await first.close()
   const second = directoryStorage(dir)
   t.teardown(() => second.close())
   for (let i = 0; i < 50; i++) t.equal(await second.read(`key ${i}`), `value ${i}`)
-  clock.set(clock.base + 1000)
+  clock.advance(1000)
   for (let i = 0; i < 50; i++) t.equal(await second.read(`key ${i}`), i % 2 === 0 ? `value ${i}` : null, `key ${i} after its expiry`)
   t.equal(recordFiles(dir).length, 25, 'the expired half was removed')
 })
@@ -192,17 +210,17 @@ test('a write whose expiry has passed removes the record', async (t) => {
 
 test('a file with a header this version does not know reads as null and is left alone', async (t) => {
   const dir = tempDir(t)
-  const clock = fakeNow(t)
+  const clock = fakeClock(t)
   const storage = directoryStorage(dir)
   t.teardown(() => storage.close())
-  await storage.write('k', 'value', clock.base + 1000)
+  await storage.write('k', 'value', clock.now + 1000)
   const file = join(dir, recordFiles(dir)[0] as string)
   for (const content of ['FSS2 something else', '', 'FSS1 9000000000000000 0000000099\nshort']) {
     writeFileSync(file, content)
     t.equal(await storage.read('k'), null, JSON.stringify(content))
     t.ok(existsSync(file), 'not deleted: it may belong to a newer version')
   }
-  clock.set(clock.base + HOUR)
+  clock.advance(HOUR)
   t.equal(await storage.sweep(), 0, 'the sweeper leaves it too')
   t.ok(existsSync(file))
 })
@@ -239,12 +257,12 @@ test('writes racing with invalidations that empty their folder all succeed', asy
 
 test('sweeping removes expired records and emptied folders, and keeps live ones', async (t) => {
   const dir = tempDir(t)
-  const clock = fakeNow(t)
+  const clock = fakeClock(t)
   const storage = directoryStorage(dir, { sweepInterval: 0 })
   t.teardown(() => storage.close())
-  for (let i = 0; i < 30; i++) await storage.write(`expiring ${i}`, 'x', clock.base + 1000)
-  for (let i = 0; i < 10; i++) await storage.write(`live ${i}`, 'y', clock.base + HOUR)
-  clock.set(clock.base + 1000)
+  for (let i = 0; i < 30; i++) await storage.write(`expiring ${i}`, 'x', clock.now + 1000)
+  for (let i = 0; i < 10; i++) await storage.write(`live ${i}`, 'y', clock.now + HOUR)
+  clock.advance(1000)
   t.equal(await storage.sweep(), 30)
   t.equal(recordFiles(dir).length, 10)
   const folders = tree(dir).filter((p) => p.endsWith('/'))
@@ -254,12 +272,12 @@ test('sweeping removes expired records and emptied folders, and keeps live ones'
 
 test('a sweep examines a bounded number of entries and the next one continues', async (t) => {
   const dir = tempDir(t)
-  const clock = fakeNow(t)
+  const clock = fakeClock(t)
   const storage = directoryStorage(dir, { sweepInterval: 0, sweepBatch: 10 })
   t.teardown(() => storage.close())
-  for (let i = 0; i < 40; i++) await storage.write(`expiring ${i}`, 'x', clock.base + 1000)
+  for (let i = 0; i < 40; i++) await storage.write(`expiring ${i}`, 'x', clock.now + 1000)
   for (let i = 0; i < 40; i++) await storage.write(`live ${i}`, 'x', null)
-  clock.set(clock.base + 1000)
+  clock.advance(1000)
   let removed = 0
   let sweeps = 0
   while (removed < 40 && sweeps < 100) {
@@ -291,6 +309,24 @@ test('sweeping removes temp files left by a dead writer, but not fresh ones nor 
   t.ok(existsSync(fresh), 'a temp file of a write in progress stays')
   t.ok(existsSync(foreign), 'a file that is not ours stays')
   t.equal(await storage.read('k'), 'v')
+})
+
+test('the age of a temp file is on the real clock: a faked clock (years off) does not move it', async (t) => {
+  const dir = tempDir(t)
+  const hourAgo = new Date(Date.now() - HOUR)
+  const clock = fakeClock(t, 1_000_000_000_000)
+  const storage = directoryStorage(dir, { sweepInterval: 0 })
+  t.teardown(() => storage.close())
+  await storage.write('k', 'v', clock.now + HOUR)
+  const folder = join(dir, recordFiles(dir)[0]?.split('/')[0] as string)
+  const stale = join(folder, `.${'a'.repeat(64)}.${'0'.repeat(16)}.tmp`)
+  const fresh = join(folder, `.${'b'.repeat(64)}.${'1'.repeat(16)}.tmp`)
+  for (const file of [stale, fresh]) writeFileSync(file, 'FSS1 partial')
+  utimesSync(stale, hourAgo, hourAgo)
+  t.equal(await storage.sweep(), 1)
+  t.notOk(existsSync(stale), 'a temp file an hour old by the real clock is removed')
+  t.ok(existsSync(fresh), 'a fresh one stays')
+  t.equal(await storage.read('k'), 'v', 'and the record, live by the faked clock, reads back')
 })
 
 test('the background sweeper removes expired files without any read, until close', async (t) => {

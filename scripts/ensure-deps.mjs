@@ -25,7 +25,7 @@ function readJson (path) {
 const FIELDS = ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies']
 
 /** Why node_modules does not match the lockfile, or `undefined` when it does. */
-export function mismatch (manifest, lock, installed) {
+function mismatch (manifest, lock, installed) {
   if (lock?.packages === undefined) return 'package-lock.json is missing or unreadable'
   if (installed?.packages === undefined) return 'node_modules is not installed'
   const declared = lock.packages[''] ?? {}
@@ -52,14 +52,12 @@ function npm (args) {
   return spawnSync(command, argv, { cwd: root, stdio: 'inherit', shell: command === 'npm' && process.platform === 'win32' })
 }
 
-if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const reason = mismatch(readJson('package.json'), readJson('package-lock.json'), readJson('node_modules/.package-lock.json'))
-  if (reason !== undefined) {
-    console.error(`ensure-deps: ${reason}; running npm ci`)
-    const run = npm(['ci', '--no-audit', '--no-fund'])
-    if (run.status !== 0) {
-      console.error(`ensure-deps: npm ci failed${run.error === undefined ? '' : `: ${run.error.message}`}`)
-      process.exit(run.status ?? 1)
-    }
+const reason = mismatch(readJson('package.json'), readJson('package-lock.json'), readJson('node_modules/.package-lock.json'))
+if (reason !== undefined) {
+  console.error(`ensure-deps: ${reason}; running npm ci`)
+  const run = npm(['ci', '--no-audit', '--no-fund'])
+  if (run.status !== 0) {
+    console.error(`ensure-deps: npm ci failed${run.error === undefined ? '' : `: ${run.error.message}`}`)
+    process.exit(run.status ?? 1)
   }
 }

@@ -1,61 +1,68 @@
-#!/usr/bin/env node
-// Runs `npm ci` only when node_modules does not match package-lock.json, so `npm start` and
-// `npm test` work on a fresh clone and cost a few milliseconds otherwise. Plain Node, no
-// dependencies: it must run before any are installed. `--check` only reports (exit 1: stale).
+// Installs the dependencies when node_modules does not match package-lock.json, and does nothing
+// (in a few milliseconds) when it does: the first step of `npm test` and `npm start`, so that a
+// fresh clone needs no install by hand. Plain Node with no dependency, since it runs before any
+// is installed.
 //
-// The check reads npm's own record of what it installed (node_modules/.package-lock.json) and
-// compares every locked package's version with it, and looks for each package's folder on disk.
-// Optional packages for another platform (npm skips them) are not required.
+// The check compares package-lock.json with node_modules/.package-lock.json, the record npm
+// writes of what it installed: the same packages at the same versions (an optional package of
+// another platform may be absent), and package.json's dependency ranges as the lockfile saw them.
+// A mismatch runs `npm ci`, which also refuses a lockfile that package.json has outgrown.
+// `--check` only reports: it prints the reason (or that all matches) and exits 1 when stale.
 import { spawnSync } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 
-/** Why node_modules needs an install, or null when it matches the lockfile. */
-export function staleReason (root = ROOT) {
-  const lockFile = join(root, 'package-lock.json')
-  if (!existsSync(lockFile)) return 'package-lock.json is missing'
-  const installedFile = join(root, 'node_modules', '.package-lock.json')
-  if (!existsSync(installedFile)) return 'node_modules is missing'
-  let locked, installed
+function readJson (path) {
   try {
-    locked = JSON.parse(readFileSync(lockFile, 'utf8')).packages ?? {}
-    installed = JSON.parse(readFileSync(installedFile, 'utf8')).packages ?? {}
-  } catch (err) {
-    return `a lockfile cannot be read (${err.message})`
+    return JSON.parse(readFileSync(join(root, path), 'utf8'))
+  } catch {
+    return undefined
   }
-  for (const [path, entry] of Object.entries(locked)) {
-    if (!path.startsWith('node_modules/') || entry.link === true) continue
-    const have = installed[path]
-    if (have === undefined) {
-      if (entry.optional === true || entry.devOptional === true) continue
-      return `${path.slice('node_modules/'.length)} is not installed`
-    }
-    if (have.version !== entry.version) {
-      return `${path.slice('node_modules/'.length)} is ${have.version}, the lockfile wants ${entry.version}`
-    }
-    if (!existsSync(join(root, path, 'package.json'))) return `${path.slice('node_modules/'.length)} was removed`
-  }
-  return null
 }
 
-if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const reason = staleReason()
-  if (process.argv.includes('--check')) {
-    // Report only: exit 1 with the reason when an install is needed.
-    console.log(reason ?? 'node_modules matches package-lock.json')
-    process.exit(reason === null ? 0 : 1)
+const FIELDS = ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies']
+
+/** Why node_modules does not match the lockfile, or `undefined` when it does. */
+function mismatch (manifest, lock, installed) {
+  if (lock?.packages === undefined) return 'package-lock.json is missing or unreadable'
+  if (installed?.packages === undefined) return 'node_modules is not installed'
+  const declared = lock.packages[''] ?? {}
+  for (const field of FIELDS) {
+    if (JSON.stringify(manifest?.[field] ?? {}) !== JSON.stringify(declared[field] ?? {})) return `package.json's ${field} differ from package-lock.json's`
   }
-  if (reason !== null) {
-    console.log(`ensure-deps: ${reason}; installing with npm ci ...`)
-    const started = Date.now()
-    const npm = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: ROOT, stdio: 'inherit', shell: process.platform === 'win32' })
-    if (npm.status !== 0) {
-      console.error(`ensure-deps: npm ci failed (${npm.error?.message ?? `exit code ${npm.status}`})`)
-      process.exit(npm.status ?? 1)
-    }
-    console.log(`ensure-deps: installed in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+  for (const [path, entry] of Object.entries(lock.packages)) {
+    if (path === '' || !path.includes('node_modules/')) continue
+    const have = installed.packages[path]
+    if (have === undefined && entry.optional === true) continue
+    if (have === undefined) return `${path} is missing`
+    if (have.version !== entry.version) return `${path} is ${have.version}, the lockfile says ${entry.version}`
+  }
+  for (const path of Object.keys(installed.packages)) {
+    if (lock.packages[path] === undefined) return `${path} is not in the lockfile`
+  }
+  return undefined
+}
+
+function npm (args) {
+  // Under `npm run`, npm_execpath is the npm that runs us; run the same one.
+  const cli = process.env.npm_execpath
+  const [command, argv] = cli !== undefined && /\.[cm]?js$/.test(cli) ? [process.execPath, [cli, ...args]] : ['npm', args]
+  return spawnSync(command, argv, { cwd: root, stdio: 'inherit', shell: command === 'npm' && process.platform === 'win32' })
+}
+
+const reason = mismatch(readJson('package.json'), readJson('package-lock.json'), readJson('node_modules/.package-lock.json'))
+if (process.argv.includes('--check')) {
+  console.log(reason ?? 'node_modules matches package-lock.json')
+  process.exit(reason === undefined ? 0 : 1)
+}
+if (reason !== undefined) {
+  console.error(`ensure-deps: ${reason}; running npm ci`)
+  const run = npm(['ci', '--no-audit', '--no-fund'])
+  if (run.status !== 0) {
+    console.error(`ensure-deps: npm ci failed${run.error === undefined ? '' : `: ${run.error.message}`}`)
+    process.exit(run.status ?? 1)
   }
 }

@@ -79,7 +79,7 @@ test('ensure-deps asks for an install only when node_modules does not match the 
   cpSync(join(root, 'package.json'), join(bare, 'package.json'))
   const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version: string }> }
   writeFileSync(join(bare, 'package-lock.json'), JSON.stringify(lock))
-  t.same(check(bare), { status: 1, out: 'node_modules is missing' }, 'a fresh clone')
+  t.same(check(bare), { status: 1, out: 'node_modules is not installed' }, 'a fresh clone')
 
   symlinkSync(join(root, 'node_modules'), join(bare, 'node_modules'), 'dir')
   t.equal(check(bare).status, 0, 'the same lockfile, installed')
@@ -88,10 +88,10 @@ test('ensure-deps asks for an install only when node_modules does not match the 
   const installed = fastify.version
   fastify.version = '5.0.0-not-installed'
   writeFileSync(join(bare, 'package-lock.json'), JSON.stringify(lock))
-  t.same(check(bare), { status: 1, out: `fastify is ${installed}, the lockfile wants 5.0.0-not-installed` }, 'a changed lockfile')
+  t.same(check(bare), { status: 1, out: `node_modules/fastify is ${installed}, the lockfile says 5.0.0-not-installed` }, 'a changed lockfile')
 
   fastify.version = installed
   lock.packages['node_modules/not-a-real-package-xyz'] = { version: '1.0.0' }
   writeFileSync(join(bare, 'package-lock.json'), JSON.stringify(lock))
-  t.same(check(bare), { status: 1, out: 'not-a-real-package-xyz is not installed' }, 'a package added to the lockfile')
+  t.same(check(bare), { status: 1, out: 'node_modules/not-a-real-package-xyz is missing' }, 'a package added to the lockfile')
 })

@@ -5,6 +5,7 @@ import { test, type Test } from 'tap'
 import Type from 'typebox'
 import sessions, { cookieSession, hex, ktorEncrypt, ktorSerializer, memoryStorage, messageAuthentication, type SessionProvider } from '../lib/index.js'
 import { decodeUri } from '../lib/cookie-encoding.js'
+import { fakeClock } from './helpers/app.js'
 
 // A Fastify app and a Ktor service sharing cookies: values Ktor made (the vectors) read through
 // the app, and what the app writes is checked with Ktor's algorithms, done here independently.
@@ -38,12 +39,6 @@ function setCookie (headers: Record<string, unknown>): string {
 // Ktor's line minus the `$x-enc` attribute, which only Ktor's own client reads.
 const withoutXEnc = (line: string): string => line.replace(/; \$x-enc=[A-Z_]+$/, '')
 
-function fakeNow (t: Test, now: number): void {
-  const real = Date.now
-  Date.now = () => now
-  t.teardown(() => { Date.now = real })
-}
-
 test('Ktor 3 (JSON + MessageAuthentication): a Ktor-made cookie reads, in every URI variant Ktor wrote', async (t) => {
   const login = cookieSession('LOGIN', LoginSession, { envelope: false, transformers: [messageAuthentication({ key: KEY })] })
   const app = await appWith(t, login)
@@ -57,7 +52,7 @@ test('Ktor 3 (JSON + MessageAuthentication): a Ktor-made cookie reads, in every 
 })
 
 test('Ktor 3 (JSON + MessageAuthentication): the app writes Ktor\'s cookie line byte for byte', async (t) => {
-  fakeNow(t, Number(cookieVector.nowMillis))
+  fakeClock(t, Number(cookieVector.nowMillis))
   const plain = cookieSession('LOGIN', LoginSession, { envelope: false, transformers: [messageAuthentication({ key: KEY })], cookie: { sameSite: false } })
   const res = await (await appWith(t, plain)).inject('/set')
   t.equal(setCookie(res.headers), withoutXEnc(cookieVector.setCookieDefault as string))
@@ -69,7 +64,7 @@ test('Ktor 3 (JSON + MessageAuthentication): the app writes Ktor\'s cookie line 
 })
 
 test('Ktor 3 cookie lines: Secure with SameSite=Lax, and a browser-session cookie', async (t) => {
-  fakeNow(t, Number(cookieVector.nowMillis))
+  fakeClock(t, Number(cookieVector.nowMillis))
   const secure = cookieSession('LOGIN', LoginSession, { envelope: false, transformers: [messageAuthentication({ key: KEY })], cookie: { secure: true, sameSite: 'lax' } })
   t.equal(setCookie((await (await appWith(t, secure)).inject('/set')).headers), withoutXEnc(cookieVector.setCookieSecureLax as string))
   const session = cookieSession('LOGIN', LoginSession, { envelope: false, transformers: [messageAuthentication({ key: KEY })], cookie: { maxAge: null, sameSite: false } })

@@ -3,11 +3,13 @@
 // count is exactly the number of wins; with the default, last-write-wins, every request answers
 // 200 and the stored count is the one the last writer wrote. The directory storage is also shown
 // atomic across processes that share the directory.
+// The requests come in waves of 10 that all read before any of them writes (a barrier, not a
+// timer, so a loaded machine cannot serialize them): each wave overlaps, and reads what the
+// earlier waves wrote.
 import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import t, { type Test } from 'tap'
@@ -21,6 +23,7 @@ import { compileFixtures } from './helpers/compile.js'
 import { redisSkip, startRedis } from './helpers/redis.js'
 
 const REQUESTS = 200
+const WAVE = 10
 const skipRedis = redisSkip(t)
 
 function tempDir (t: Test): string {
@@ -40,24 +43,39 @@ const storages: Array<{ name: string, skip?: string | false, make: (t: Test) => 
   },
 ]
 
+/** A gate that opens once `n` callers have reached it. */
+function barrier (n: number): () => Promise<void> {
+  let arrived = 0
+  let open = (): void => {}
+  const opened = new Promise<void>((resolve) => { open = resolve })
+  return () => {
+    if (++arrived === n) open()
+    return opened
+  }
+}
+
 async function counterApp (t: Test, storage: SessionStorage, concurrency: 'reject' | 'last-write-wins') {
   const counter = cookieSession('COUNTER', Type.Object({ count: Type.Integer() }), { storage, concurrency })
   const app = await buildApp(t, [counter])
+  let allRead = barrier(WAVE)
   app.get('/start', async (request) => { request.sessions.set(counter, { count: 0 }); return 'ok' })
   app.get('/inc', async (request) => {
     const s = request.sessions.get(counter)
     if (s === null) throw new Error('the session is gone')
-    await sleep(2) // some work between read and write, so that requests overlap
+    await allRead() // every request of the wave has read the session before any writes
     request.sessions.set(counter, { count: s.count + 1 })
     return { count: s.count + 1 }
   })
   app.get('/read', async (request) => request.sessions.get(counter))
   const cookie = cookiesOf((await app.inject('/start')).headers['set-cookie'])
-  // Spread over 500 ms, so that requests read what earlier winners wrote while others overlap.
-  const fire = () => Promise.all(Array.from({ length: REQUESTS }, async () => {
-    await sleep(Math.random() * 500)
-    return await app.inject({ url: '/inc', headers: { cookie } })
-  }))
+  const fire = async () => {
+    const responses = []
+    for (let wave = 0; wave < REQUESTS / WAVE; wave++) {
+      allRead = barrier(WAVE)
+      responses.push(...await Promise.all(Array.from({ length: WAVE }, () => app.inject({ url: '/inc', headers: { cookie } }))))
+    }
+    return responses
+  }
   const read = async () => (await app.inject({ url: '/read', headers: { cookie } })).json().count as number
   return { fire, read }
 }

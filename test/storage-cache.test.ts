@@ -2,7 +2,7 @@ import { test, type Test } from 'tap'
 import { cacheStorage } from '../storages/cache.js'
 import { memoryStorage, type MemoryStorage } from '../storages/memory.js'
 import type { SessionStorage } from '../storages/storage.js'
-import { RecordingStorage } from './helpers/app.js'
+import { fakeClock, RecordingStorage } from './helpers/app.js'
 
 const HOUR = 3_600_000
 
@@ -36,13 +36,6 @@ function countedMemory (t: Test): Omit<MemoryStorage, 'compareAndWrite'> & { cou
     async close () { counts.close!++; await inner.close() },
   }
   return counted
-}
-
-function fakeNow (t: Test): { set (ms: number): void, base: number } {
-  const real = Date.now
-  t.teardown(() => { Date.now = real })
-  const base = real()
-  return { base, set: (ms: number) => { Date.now = () => ms } }
 }
 
 test('reads of a written value are served from memory', async (t) => {
@@ -87,31 +80,33 @@ test('invalidate removes the key from the cache and the inner storage', async (t
 })
 
 test('a cached entry never outlives the record\'s own expiry', async (t) => {
-  const clock = fakeNow(t)
+  const clock = fakeClock(t)
+  const base = clock.now
   const inner = countedMemory(t)
   const cache = cacheStorage(inner, { ttl: 3600 })
-  await cache.write('written', 'v', clock.base + 1000)
-  await inner.write('read-through', 'v', clock.base + 1000)
+  await cache.write('written', 'v', base + 1000)
+  await inner.write('read-through', 'v', base + 1000)
   t.equal(await cache.read('read-through'), 'v', 'now cached, with the expiry readEntry gave')
   const reads = inner.counts.read ?? 0
-  clock.set(clock.base + 999)
+  clock.now = base + 999
   t.equal(await cache.read('written'), 'v')
   t.equal(await cache.read('read-through'), 'v')
   t.equal(inner.counts.read, reads, 'both served from memory')
-  clock.set(clock.base + 1000)
+  clock.now = base + 1000
   t.equal(await cache.read('written'), null)
   t.equal(await cache.read('read-through'), null)
 })
 
 test('a cached entry is served for at most ttl seconds, then read again', async (t) => {
-  const clock = fakeNow(t)
+  const clock = fakeClock(t)
+  const base = clock.now
   const inner = countedMemory(t)
   const cache = cacheStorage(inner, { ttl: 2 })
   await cache.write('k', 'v1', null)
   await inner.write('k', 'v2 (another process)', null)
-  clock.set(clock.base + 1500)
+  clock.now = base + 1500
   t.equal(await cache.read('k'), 'v1', 'within the ttl the cached value is served')
-  clock.set(clock.base + 2500)
+  clock.now = base + 2500
   t.equal(await cache.read('k'), 'v2 (another process)', 'after the ttl the inner value is read')
 })
 
@@ -128,18 +123,19 @@ test('a value from an inner storage that cannot tell its expiry is not cached', 
 })
 
 test('touch goes through to the inner storage and moves the cached expiry', async (t) => {
-  const clock = fakeNow(t)
+  const clock = fakeClock(t)
+  const base = clock.now
   const inner = countedMemory(t)
   const cache = cacheStorage(inner, { ttl: 3600 })
-  await cache.write('k', 'v', clock.base + 1000)
-  await cache.touch?.('k', clock.base + 5000)
+  await cache.write('k', 'v', base + 1000)
+  await cache.touch?.('k', base + 5000)
   t.equal(inner.counts.touch, 1)
-  t.same(await inner.readEntry('k'), { value: 'v', expiresAt: clock.base + 5000 }, 'the inner storage has the new expiry')
+  t.same(await inner.readEntry('k'), { value: 'v', expiresAt: base + 5000 }, 'the inner storage has the new expiry')
   const reads = inner.counts.read ?? 0
-  clock.set(clock.base + 4000)
+  clock.now = base + 4000
   t.equal(await cache.read('k'), 'v', 'alive past the old expiry')
   t.equal(inner.counts.read, reads, 'and still served from memory')
-  clock.set(clock.base + 5000)
+  clock.now = base + 5000
   t.equal(await cache.read('k'), null)
 })
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { test } from 'tap'
 import { memoryStorage } from '../storages/memory.js'
+import { fakeClock } from './helpers/app.js'
 import { heapBytes } from './helpers/heap.js'
 
 const HOUR = 3_600_000
@@ -35,13 +36,12 @@ test('the least recently used entry goes out first, and a read counts as a use',
 test('an expired entry is dropped when it is read, freeing its slot', async (t) => {
   const storage = memoryStorage({ maxEntries: 10 })
   t.teardown(() => storage.close())
-  const real = Date.now
-  t.teardown(() => { Date.now = real })
-  const base = real()
+  const clock = fakeClock(t)
+  const base = clock.now
   await storage.write('short', 'value', base + 1000)
   await storage.write('long', 'value', base + HOUR)
   t.equal(storage.size, 2)
-  Date.now = () => base + 1000
+  clock.now = base + 1000
   t.equal(await storage.read('short'), null)
   t.equal(storage.size, 1, 'the expired entry no longer counts')
   t.equal(await storage.read('long'), 'value')
@@ -50,17 +50,16 @@ test('an expired entry is dropped when it is read, freeing its slot', async (t) 
 test('touch refreshes an entry\'s expiry without making a new one', async (t) => {
   const storage = memoryStorage({ maxEntries: 10 })
   t.teardown(() => storage.close())
-  const real = Date.now
-  t.teardown(() => { Date.now = real })
-  const base = real()
+  const clock = fakeClock(t)
+  const base = clock.now
   await storage.write('k', 'v', base + 1000)
   await storage.touch('k', base + 5000)
   await storage.touch('unknown', base + 5000)
   t.equal(storage.size, 1, 'touching an unknown key adds nothing')
-  Date.now = () => base + 4999
+  clock.now = base + 4999
   t.equal(await storage.read('k'), 'v')
   t.same(await storage.readEntry('k'), { value: 'v', expiresAt: base + 5000 }, 'readEntry reports the expiry to the millisecond')
-  Date.now = () => base + 5000
+  clock.now = base + 5000
   t.equal(await storage.readEntry('k'), null)
 })
 

@@ -39,14 +39,19 @@ export function parseSetCookie (line: string): Record<string, string> {
   return out
 }
 
-/** Replaces Date.now for the rest of the test; returns a setter. */
-export function fakeClock (t: Test, start = 1_700_000_000_000): { now: number, advance (ms: number): void } {
+/**
+ * The one fake clock of the tests: replaces Date.now for the rest of the test, frozen at `start`
+ * until the test moves it (`advance`, or set `now`). With `ticking`, it also runs on with real
+ * time from `start`, for tests that step the wall clock under calls that wait for real.
+ */
+export function fakeClock (t: Pick<Test, 'teardown'>, start = 1_700_000_000_000, { ticking = false } = {}): { now: number, advance (ms: number): void } {
   const real = Date.now
+  const since = real()
   const clock = {
     now: start,
     advance (ms: number) { clock.now += ms },
   }
-  Date.now = () => clock.now
+  Date.now = ticking ? () => clock.now + (real() - since) : () => clock.now
   t.teardown(() => { Date.now = real })
   return clock
 }

@@ -1,19 +1,16 @@
-// Child-process fixtures run as plain JavaScript: a child started through the TypeScript loader
-// takes seconds to start, a compiled one about a hundred milliseconds. compileFixtures emits the
-// given TypeScript entry files and everything they import (transpile only, `tsc --noCheck`: `npm
-// run typecheck` checks the sources) into a fresh folder under node_modules/.cache, inside the
-// project so that packages resolve, and removes it at teardown. Compiling from the sources each
-// time, rather than running dist/, means a child never runs code older than the test.
-import { execFile } from 'node:child_process'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createRequire } from 'node:module'
+// Child-process fixtures run as plain JavaScript: a child started through a TypeScript loader
+// starts slower than a compiled one. compileFixtures bundles each given TypeScript entry file with
+// the project files it imports (esbuild, transpile only: `npm run typecheck` checks the sources;
+// packages stay imports) into a fresh folder under node_modules/.cache, inside the project so that
+// packages resolve, and removes it at teardown. Compiling from the sources each time, rather than
+// running dist/, means a child never runs code older than the test.
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { join, relative, resolve } from 'node:path'
-import { promisify } from 'node:util'
 import { fileURLToPath } from 'node:url'
+import { build } from 'esbuild'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const CACHE = join(ROOT, 'node_modules', '.cache', 'fastify-sessions-fixtures')
-const TSC = createRequire(import.meta.url).resolve('typescript/bin/tsc')
 
 /** The part of a tap `Test` this helper uses. */
 export interface TestContext {
@@ -28,18 +25,17 @@ export async function compileFixtures (t: TestContext, entries: string[]): Promi
   await mkdir(CACHE, { recursive: true })
   const out = await mkdtemp(join(CACHE, 'build-'))
   t.teardown(() => rm(out, { recursive: true, force: true }))
-  const config = join(out, 'tsconfig.json')
-  await writeFile(config, JSON.stringify({
-    extends: join(ROOT, 'tsconfig.json'),
-    compilerOptions: { noEmit: false, noCheck: true, outDir: out, rootDir: ROOT, sourceMap: false, declaration: false },
-    include: [],
-    files: entries.map((entry) => resolve(entry)),
-  }))
-  try {
-    await promisify(execFile)(process.execPath, [TSC, '-p', config], { cwd: ROOT, timeout: 60_000 })
-  } catch (err) {
-    const { stdout, stderr } = err as { stdout?: string, stderr?: string }
-    throw new Error(`compiling ${entries.join(', ')} failed:\n${stdout ?? ''}${stderr ?? ''}`)
-  }
+  await build({
+    entryPoints: entries.map((entry) => resolve(entry)),
+    outdir: out,
+    outbase: ROOT,
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'silent',
+    tsconfigRaw: { compilerOptions: { target: 'ES2022', useDefineForClassFields: true, verbatimModuleSyntax: true } },
+  })
   return (entry) => join(out, relative(ROOT, resolve(entry))).replace(/\.ts$/, '.js')
 }

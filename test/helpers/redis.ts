@@ -219,7 +219,10 @@ export class RedisServer {
     child.once('error', () => {})
     await waitFor(`redis-server on port ${this.port}`, async () => {
       if (gone) throw new Error(`redis-server exited: ${await this.log()}`)
-      return await redisCall(this.port, 'PING') === 'PONG' ? true : undefined
+      // Ours, by its pid: another suite's server may have taken the port before ours could bind.
+      const pid = /process_id:(\d+)/.exec(String(await redisCall(this.port, 'INFO', 'server')))?.[1]
+      if (pid !== undefined && Number(pid) !== child.pid) throw new Error(`port ${this.port} is another redis-server's (pid ${pid})`)
+      return pid === undefined ? undefined : true
     }, 10_000, 20).catch(async (err: Error) => {
       throw new Error(`${err.message}\n${await this.log()}`)
     })

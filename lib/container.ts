@@ -1,47 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { sessionRead, sessionWritten, type CacheMode } from './cache-headers.js'
-import type { Stamp } from './envelope.js'
-import {
-  FST_SESSIONS_ALREADY_SENT, FST_SESSIONS_CONFLICT, FST_SESSIONS_OPTIONS, FST_SESSIONS_STORAGE_UNAVAILABLE, FST_SESSIONS_UNKNOWN,
-} from './errors.js'
-import type { InvalidReason, Provider, SessionProvider } from './provider.js'
-import { formatRecord, parseRecord, RETIRED } from './record.js'
-import type { CookieTransport } from './transport.js'
+import { FST_SESSIONS_ALREADY_SENT, FST_SESSIONS_UNKNOWN } from './errors.js'
+import type { Provider, SessionProvider } from './provider.js'
+import type { ServerLoaded, Unusable } from './server-side.js'
+import type { ClientSlot, InvalidReason, ServerSlot, Slot } from './slot.js'
 
-const ABSENT = 0
-const LOADED = 1
-const SET = 2
-const CLEARED = 3
-
-/** One provider's session within one request. */
-class Slot {
-  state = ABSENT
-  /** The client sent a value (valid or not): clearing then has something to expire. */
-  incoming = false
-  value: unknown = null
-  /** The serialized payload of `value`. */
-  text = ''
-  stamp: Stamp | null = null
-  /** Server-side: the id the client holds, once the storage vouched for it. */
-  id: string | null = null
-  key: string | null = null
-  version = 0
-  /** Server-side: the record as read, for compare-and-set writes. */
-  stored: string | null = null
-  /** Client-side: the encoded value `set` prepared, sent as is in onSend. */
-  out = ''
-  /** An idle refresh is due. */
-  refresh = false
-  /** A handler read the value the client sent: the response may be built from it. */
-  read = false
-  /** Server-side: keys to invalidate (regenerated or cleared ids). */
-  stale: string[] | null = null
-  /**
-   * Server-side: the key whose record `regenerate` moved to a new id. The move is written only if
-   * that record is still the one read (`stored`): a logout meanwhile must not be undone.
-   */
-  origin: string | null = null
-}
+export { describeStorageError } from './server-side.js'
 
 /** What the plugin shares with every request: providers, lookups, and reporting. */
 export interface Registry {
@@ -63,8 +27,8 @@ export interface SetOptions {
   maxAge?: number
 }
 
-/** One session header to send: the provider, its value (null: expire it) and its times. */
-type Line = [Provider, string | null, Stamp | null]
+/** One session header to send: the provider, its value (null: expire it) and its absolute expiry. */
+type Line = [Provider, string | null, number | null]
 
 /** A provider, or its name. */
 export type ProviderRef<T = unknown> = SessionProvider<T> | string
@@ -74,17 +38,10 @@ export const kLoad = Symbol('fastify-sessions.load')
 export const kFlush = Symbol('fastify-sessions.flush')
 
 /**
- * What may be logged of a storage's error: its name, code and message, never its other fields
- * (an ioredis error carries the command's arguments, which hold the record).
- */
-export function describeStorageError (error: unknown): { name?: string, code?: unknown, message?: string } {
-  if (!(error instanceof Error)) return { message: String(error) }
-  return { name: error.name, code: (error as { code?: unknown }).code, message: error.message }
-}
-
-/**
- * `request.sessions`: the state of each provider for this request, and the methods handlers call.
- * Reads happen in onRequest (load*), writes in onSend (flush); handlers only change state.
+ * `request.sessions`: the state of each provider for this request (a slot, see slot.ts), and the
+ * methods handlers call. Reads happen in onRequest (kLoad), writes in onSend (kFlush); handlers
+ * only change state. What a read or a write does is the provider's side's (client-side.ts,
+ * server-side.ts); what to do on a concurrent write is concurrency.ts's.
  */
 export class SessionContainer {
   readonly #registry: Registry
@@ -116,7 +73,7 @@ export class SessionContainer {
   get<P extends ProviderRef> (provider: P): Readonly<Payload<P>> | null {
     const slot = this.#slots[this.#index(provider)]
     if (slot === undefined) return null
-    if (slot.state === LOADED) {
+    if (slot.state === 'loaded') {
       slot.read = true
       this.#read = true
     }
@@ -130,17 +87,15 @@ export class SessionContainer {
    */
   set<P extends ProviderRef> (provider: P, value: Payload<P>, options?: SetOptions): void {
     const index = this.#index(provider)
-    const p = this.#open(index)
+    const p = this.#writable(index)
     const slot = this.#slot(index)
-    const text = p.serialize(value)
-    // An unusable record the client pointed at (see #fetch) is replaced, not left behind.
-    if (slot.id === null && slot.key !== null) this.#retire(slot)
-    const now = Date.now()
-    const current = slot.state === LOADED || slot.state === SET ? slot.stamp : null
-    let stamp = p.stamp(current, now)
-    if (options?.maxAge !== undefined) stamp = { created: stamp.created, seen: stamp.seen, expires: p.lifetime(stamp.created, options.maxAge) }
-    if (!p.serverSide) slot.out = p.seal(text, stamp)
-    slot.state = SET
+    const text = p.codec.serialize(value)
+    // An unusable record the client pointed at (see ServerSide.fetch) is replaced, not left behind.
+    if (slot.kind === 'server' && slot.id === null && slot.key !== null) slot.retire()
+    let stamp = p.clock.stamp(slot.current ? slot.stamp : null, Date.now())
+    if (options?.maxAge !== undefined) stamp = p.clock.withLifetime(stamp, options.maxAge)
+    if (slot.kind === 'client') slot.out = slot.side.write(text, stamp)
+    slot.state = 'set'
     slot.value = value
     slot.text = text
     slot.stamp = stamp
@@ -150,11 +105,13 @@ export class SessionContainer {
   /** Removes the session: the cookie is expired and, server-side, the stored entry invalidated. */
   clear (provider: ProviderRef): void {
     const index = this.#index(provider)
-    this.#open(index)
+    this.#writable(index)
     const slot = this.#slot(index)
-    this.#retire(slot)
-    slot.origin = null
-    slot.state = CLEARED
+    if (slot.kind === 'server') {
+      slot.retire()
+      slot.origin = null
+    }
+    slot.state = 'cleared'
     slot.value = null
     slot.stamp = null
     this.#changed()
@@ -175,27 +132,25 @@ export class SessionContainer {
    */
   regenerate (provider: ProviderRef): void {
     const index = this.#index(provider)
-    const p = this.#open(index)
+    const p = this.#writable(index)
     const slot = this.#slots[index]
-    if (slot === undefined || (slot.state !== LOADED && slot.state !== SET)) return
-    const now = Date.now()
-    if (p.serverSide) {
+    if (slot === undefined || !slot.current) return
+    if (slot.kind === 'server') {
       if (slot.key !== null) slot.origin = slot.key
-      this.#retire(slot)
+      slot.retire()
     } else {
-      const expires = slot.stamp === null ? (p.maxAge === null ? null : now + p.maxAge) : slot.stamp.expires
-      const stamp = { created: now, seen: now, expires }
-      slot.out = p.seal(slot.text, stamp)
+      const stamp = p.clock.reissued(slot.stamp, Date.now())
+      slot.out = slot.side.write(slot.text, stamp)
       slot.stamp = stamp
     }
-    slot.state = SET
+    slot.state = 'set'
     this.#changed()
   }
 
   /** The id a server-side session's client holds (null for none, or before a new id is written). */
   id (provider: ProviderRef): string | null {
     const slot = this.#slots[this.#index(provider)]
-    return slot === undefined || (slot.state !== LOADED && slot.state !== SET) ? null : slot.id
+    return slot === undefined || slot.kind === 'client' || !slot.current ? null : slot.id
   }
 
   /**
@@ -211,28 +166,45 @@ export class SessionContainer {
     const p = this.#registry.providers[index] as Provider
     const slot = this.#slots[index]
     if (slot === undefined) return
-    const open = !this.#committed && !this.#reply.sent
-    if (!p.serverSide) {
-      if (!open && (slot.state === SET || (slot.state === CLEARED && slot.incoming))) throw new FST_SESSIONS_ALREADY_SENT(p.name)
+    const writable = this.#isWritable()
+    if (slot.kind === 'client') {
+      if (!writable && (slot.state === 'set' || (slot.state === 'cleared' && slot.incoming))) throw new FST_SESSIONS_ALREADY_SENT(p.name)
       return
     }
-    if (slot.state === CLEARED) {
+    if (slot.state === 'cleared') {
       // The id dies now; the cookie, if it can still be expired, is expired with the response.
       const keys = slot.stale
       slot.stale = null
-      if (keys !== null) await this.#invalidate(p, keys)
+      if (keys !== null) await slot.side.invalidate(keys, this.#request.log)
       return
     }
-    if (slot.state !== SET) return
+    if (slot.state !== 'set') return
     const needsCookie = slot.id === null
-    if (needsCookie && !open) throw new FST_SESSIONS_ALREADY_SENT(p.name)
+    if (needsCookie && !writable) throw new FST_SESSIONS_ALREADY_SENT(p.name)
     const lines: Line[] = []
     await this.#store(p, slot, Date.now(), lines)
-    slot.state = LOADED
+    slot.state = 'loaded'
     slot.refresh = false
-    if (!open) return
+    if (!writable) return
     (this.#owed ??= []).push(...lines)
     if (needsCookie) (this.#owedNames ??= []).push(`"${p.name}"`)
+  }
+
+  /**
+   * Server-side: reads the session again from its storage and returns it, for a handler that is
+   * about to act on it after a wait (a slow body, another service): a logout that happened since
+   * onRequest then reads as `null`. A session this request already changed is returned as it is
+   * (its write is conditional on the stored record anyway); client-side values have nothing to
+   * re-read. Rejects with FST_SESSIONS_STORAGE_UNAVAILABLE when the storage fails.
+   */
+  async reload<P extends ProviderRef> (provider: P): Promise<Readonly<Payload<P>> | null> {
+    const index = this.#index(provider)
+    const slot = this.#slots[index]
+    if (slot === undefined || slot.kind === 'client' || slot.state !== 'loaded' || slot.id === null || slot.key === null) return this.get(provider)
+    const { id, key } = slot
+    slot.forget()
+    this.#loaded(index, slot, await slot.side.fetch(id, key, Date.now(), this.#request.log))
+    return this.get(provider)
   }
 
   // The first change of a request: from now on a reply that ends without onSend (hijacked) is told of.
@@ -249,19 +221,12 @@ export class SessionContainer {
     const names: string[] = []
     this.#slots.forEach((slot, index) => {
       if (slot === undefined) return
-      const changed = slot.state === SET || (slot.state === CLEARED && (slot.incoming || slot.stale !== null))
-      if (changed) names.push(`"${(this.#registry.providers[index] as Provider).name}"`)
+      const cleared = slot.state === 'cleared' && (slot.incoming || (slot.kind === 'server' && slot.stale !== null))
+      if (slot.state === 'set' || cleared) names.push(`"${(this.#registry.providers[index] as Provider).name}"`)
     })
     for (const name of this.#owedNames ?? []) if (!names.includes(name)) names.push(name)
     if (names.length === 0) return
     this.#request.log.warn({ sessions: names }, `session ${names.join(', ')} changed, but the reply was hijacked before the response went out: the change is lost (a server-side session can be written first with await request.sessions.save(provider))`)
-  }
-
-  // Server-side: the current id is done with; its key is invalidated when the response goes out.
-  #retire (slot: Slot): void {
-    if (slot.key !== null) (slot.stale ??= []).push(slot.key)
-    slot.id = null
-    slot.key = null
   }
 
   #index (provider: ProviderRef): number {
@@ -273,25 +238,25 @@ export class SessionContainer {
     throw new FST_SESSIONS_UNKNOWN(typeof provider === 'string' ? provider : String(provider?.name))
   }
 
-  #open (index: number): Provider {
+  /** Whether the response can still carry a session header. */
+  #isWritable (): boolean {
+    return !this.#committed && !this.#reply.sent
+  }
+
+  /** The provider at `index`, once sure the response can still carry its change. */
+  #writable (index: number): Provider {
     const p = this.#registry.providers[index] as Provider
-    if (this.#committed || this.#reply.sent) throw new FST_SESSIONS_ALREADY_SENT(p.name)
+    if (!this.#isWritable()) throw new FST_SESSIONS_ALREADY_SENT(p.name)
     return p
   }
 
   #slot (index: number): Slot {
     let slot = this.#slots[index]
     if (slot === undefined) {
-      slot = new Slot()
+      slot = (this.#registry.providers[index] as Provider).side.slot()
       this.#slots[index] = slot
     }
     return slot
-  }
-
-  // The response says only that the storage failed; the log gets what the storage said.
-  #unavailable (p: Provider, action: string, error: unknown): Error {
-    this.#request.log.error({ session: p.name, storageError: describeStorageError(error) }, `session storage failed: could not be ${action}`)
-    return new FST_SESSIONS_STORAGE_UNAVAILABLE(`session "${p.name}" could not be ${action}`)
   }
 
   /**
@@ -301,96 +266,38 @@ export class SessionContainer {
   [kLoad] (index: number, raw: string, now: number): Promise<void> | undefined {
     this.#allowed ??= this.#registry.selection(this.#request)
     if (this.#allowed !== null && this.#allowed[index] !== true) return undefined
-    if ((this.#registry.providers[index] as Provider).serverSide) return this.#loadServer(index, raw, now)
-    this.#loadClient(index, raw, now)
+    const slot = this.#slot(index)
+    slot.incoming = true
+    if (slot.kind === 'server') return this.#loadServer(index, slot, raw, now)
+    const read = slot.side.read(raw, now)
+    if (typeof read === 'string') {
+      this.#registry.invalid(read, this.#request, this.#registry.providers[index] as Provider)
+      return undefined
+    }
+    slot.load(read)
+    if (read.refresh) this.#dirty = true
     return undefined
   }
 
-  #loadClient (index: number, raw: string, now: number): void {
-    const p = this.#registry.providers[index] as Provider
-    const slot = this.#slot(index)
-    slot.incoming = true
-    const opened = p.open(raw, now)
-    if (typeof opened === 'string') return this.#registry.invalid(opened, this.#request, p)
-    slot.state = LOADED
-    slot.value = opened.value
-    slot.text = opened.text
-    slot.stamp = opened.stamp
-    if (opened.stamp !== null && now - opened.stamp.seen >= p.refreshEvery) {
-      slot.refresh = true
-      this.#dirty = true
-    }
+  async #loadServer (index: number, slot: ServerSlot, raw: string, now: number): Promise<void> {
+    this.#loaded(index, slot, await slot.side.read(raw, now, this.#request.log))
   }
 
-  async #loadServer (index: number, raw: string, now: number): Promise<void> {
+  // Takes what a server-side read found: an unusable record keeps its key (without the id), so
+  // that clear() or set() deletes it.
+  #loaded (index: number, slot: ServerSlot, read: ServerLoaded | Unusable | InvalidReason): void {
     const p = this.#registry.providers[index] as Provider
-    const slot = this.#slot(index)
-    slot.incoming = true
-    const id = p.unwrap(raw)
-    if (id === 'malformed' || id === 'bad-signature') return this.#registry.invalid(id, this.#request, p)
-    if (!p.idPattern.test(id)) return this.#registry.invalid('malformed', this.#request, p)
-    return this.#fetch(p, slot, id, p.keyOf(id), now)
-  }
-
-  // Reads the record of `id` into `slot`; a record that is gone or unusable leaves it absent.
-  async #fetch (p: Provider, slot: Slot, id: string, key: string, now: number): Promise<void> {
-    const storage = p.storage as NonNullable<Provider['storage']>
-    let text: string | null
-    try {
-      text = await storage.read(key)
-    } catch (error) {
-      throw this.#unavailable(p, 'read', error)
+    if (typeof read === 'string') return this.#registry.invalid(read, this.#request, p)
+    if (!('id' in read)) {
+      slot.key = read.key
+      return this.#registry.invalid(read.reason, this.#request, p)
     }
-    if (text === null || text === RETIRED) return this.#registry.invalid('not-found', this.#request, p)
-    // A record exists from here on: even when it cannot be used (another schema, expired), its key
-    // is kept without the id, so that clear() or set() deletes it (a rollback must not revive it).
-    slot.key = key
-    const record = parseRecord(text)
-    if (record === null) return this.#registry.invalid('malformed', this.#request, p)
-    const stamp = p.limit(record.stamp)
-    if (stamp.expires !== null && now >= stamp.expires) return this.#registry.invalid('expired', this.#request, p)
-    // With touch, idle expiry is the storage's (touch moves it without rewriting the record).
-    if (storage.touch === undefined && p.idleTimeout !== null && now >= stamp.seen + p.idleTimeout) {
-      return this.#registry.invalid('idle', this.#request, p)
-    }
-    const parsed = p.parse(record.payload)
-    if (typeof parsed === 'string') return this.#registry.invalid(parsed, this.#request, p)
-    slot.state = LOADED
-    slot.value = parsed.value
-    slot.text = record.payload
-    slot.stamp = stamp
-    slot.id = id
-    slot.key = key
-    slot.version = record.version
-    slot.stored = text
-    if (p.idleTimeout !== null && now - Math.max(stamp.seen, p.touched(key)) >= p.refreshEvery) {
-      slot.refresh = true
-      this.#dirty = true
-    }
-  }
-
-  /**
-   * Server-side: reads the session again from its storage and returns it, for a handler that is
-   * about to act on it after a wait (a slow body, another service): a logout that happened since
-   * onRequest then reads as `null`. A session this request already changed is returned as it is
-   * (its write is conditional on the stored record anyway); client-side values have nothing to
-   * re-read. Rejects with FST_SESSIONS_STORAGE_UNAVAILABLE when the storage fails.
-   */
-  async reload<P extends ProviderRef> (provider: P): Promise<Readonly<Payload<P>> | null> {
-    const index = this.#index(provider)
-    const p = this.#registry.providers[index] as Provider
-    const slot = this.#slots[index]
-    if (!p.serverSide || slot === undefined || slot.state !== LOADED || slot.id === null || slot.key === null) return this.get(provider)
-    const { id, key } = slot
-    slot.state = ABSENT
-    slot.value = null
-    slot.stamp = null
-    slot.id = null
-    slot.key = null
-    slot.stored = null
-    slot.refresh = false
-    await this.#fetch(p, slot, id, key, Date.now())
-    return this.get(provider)
+    slot.load(read)
+    slot.id = read.id
+    slot.key = read.key
+    slot.version = read.version
+    slot.stored = read.stored
+    if (read.refresh) this.#dirty = true
   }
 
   /**
@@ -409,17 +316,10 @@ export class SessionContainer {
     for (let i = 0; i < this.#slots.length; i++) {
       const slot = this.#slots[i]
       if (slot === undefined) continue
-      const p = this.#registry.providers[i] as Provider
-      if (slot.state === SET) {
-        if (p.serverSide) (pending ??= []).push(this.#store(p, slot, now, lines))
-        else lines.push([p, slot.out, slot.stamp])
-      } else if (slot.state === CLEARED) {
-        if (slot.stale !== null) (pending ??= []).push(this.#invalidate(p, slot.stale))
-        if (slot.incoming) lines.push([p, null, null])
-      } else if (slot.state === LOADED && slot.refresh) {
-        if (p.serverSide) (pending ??= []).push(this.#refresh(p, slot, now))
-        else this.#reissue(p, slot, now, lines)
-      }
+      const writing = slot.kind === 'server'
+        ? this.#flushServer(this.#registry.providers[i] as Provider, slot, now, lines)
+        : this.#flushClient(this.#registry.providers[i] as Provider, slot, now, lines)
+      if (writing !== undefined) (pending ??= []).push(writing)
     }
     if (pending === undefined) {
       this.#emit(lines, now)
@@ -430,155 +330,50 @@ export class SessionContainer {
     return this.#flushing
   }
 
-  async #store (p: Provider, slot: Slot, now: number, lines: Line[]): Promise<void> {
-    const storage = p.storage as NonNullable<Provider['storage']>
-    let id = slot.id
-    let key = slot.key
-    if (id === null || key === null) {
-      id = p.identity()
-      if (!p.idPattern.test(id)) throw new FST_SESSIONS_OPTIONS(`identity() of "${p.name}" made an id that its idPattern refuses`)
-      key = p.keyOf(id)
+  #flushServer (p: Provider, slot: ServerSlot, now: number, lines: Line[]): Promise<void> | undefined {
+    if (slot.state === 'set') return this.#store(p, slot, now, lines)
+    if (slot.state === 'cleared') {
+      if (slot.incoming) lines.push([p, null, null])
+      if (slot.stale !== null) return slot.side.invalidate(slot.stale, this.#request.log)
+    } else if (slot.state === 'loaded' && slot.refresh && slot.stamp !== null && slot.key !== null) {
+      return slot.side.refresh(slot, slot.stamp, slot.key, now, this.#request.log)
     }
-    const stamp = slot.stamp as Stamp
-    const record = formatRecord({ stamp: { created: stamp.created, seen: now, expires: stamp.expires }, version: slot.version + 1, payload: slot.text })
-    const expiresAt = p.storageExpiry(stamp, now)
-    let written: boolean
-    try {
-      if (slot.origin !== null && !await this.#retireOrigin(p, slot.origin, slot.stored, now)) throw new FST_SESSIONS_CONFLICT(p.name)
-      const writing = slot.id === null ? this.#create(storage, key, record, expiresAt) : this.#update(p, key, slot.stored, record, expiresAt)
-      if (slot.stale === null) {
-        written = await writing
-      } else {
-        const [ok] = await Promise.all([writing, ...slot.stale.map((k) => storage.invalidate(k))])
-        written = ok
+    return undefined
+  }
+
+  #flushClient (p: Provider, slot: ClientSlot, now: number, lines: Line[]): undefined {
+    if (slot.state === 'set') {
+      lines.push([p, slot.out, slot.stamp === null ? null : slot.stamp.expires])
+    } else if (slot.state === 'cleared') {
+      if (slot.incoming) lines.push([p, null, null])
+    } else if (slot.state === 'loaded' && slot.refresh && slot.stamp !== null) {
+      // An idle refresh re-issues the value; a failure costs the refresh, not the request.
+      const stamp = p.clock.seen(slot.stamp, now)
+      try {
+        lines.push([p, slot.side.write(slot.text, stamp), stamp.expires])
+      } catch (error) {
+        this.#request.log.warn({ session: p.name, err: error }, 'session idle refresh failed')
       }
-    } catch (error) {
-      if (error instanceof FST_SESSIONS_CONFLICT) throw error
-      throw this.#unavailable(p, 'written', error)
     }
-    if (!written) throw new FST_SESSIONS_CONFLICT(p.name)
-    lines.push([p, p.wrap(id), stamp])
-    // What the storage now holds, for a later write of this request (after save()).
-    slot.id = id
-    slot.key = key
-    slot.stored = record
-    slot.version++
-    slot.stale = null
-    slot.origin = null
+    return undefined
   }
 
-  async #create (storage: NonNullable<Provider['storage']>, key: string, record: string, expiresAt: number | null): Promise<boolean> {
-    await storage.write(key, record, expiresAt)
-    return true
-  }
-
-  /**
-   * Regenerate, before the new id is written: the old key's record, if it is still the one this
-   * request read, becomes RETIRED in one compare-and-set, so a logout (or, with `concurrency:
-   * 'reject'`, any change) that happened meanwhile makes the move a conflict instead of copying
-   * an ended session to a new id. With last-write-wins a change meanwhile is overwritten, as a
-   * plain `set` would. Without compareAndWrite there is nothing to condition on: the move is
-   * written, as before.
-   */
-  async #retireOrigin (p: Provider, key: string, expected: string | null, now: number): Promise<boolean> {
-    const storage = p.storage as NonNullable<Provider['storage']>
-    if (storage.compareAndWrite === undefined) return true
-    // The tombstone lives only until the invalidation that follows; this bounds it if that fails.
-    const expiresAt = now + 60_000
-    if (await storage.compareAndWrite(key, expected, RETIRED, expiresAt)) return true
-    if (p.rejectConflicts) return false
-    for (let attempt = 0; attempt < 4; attempt++) {
-      const current = await storage.read(key)
-      if (current === null || current === RETIRED) return false
-      if (await storage.compareAndWrite(key, current, RETIRED, expiresAt)) return true
-    }
-    return false
-  }
-
-  /**
-   * Writes a session read in this request back under its id. With compareAndWrite the write
-   * never lands on a session that another request ended meanwhile (logout, regenerate): that is
-   * a conflict in every mode, or a slow request could bring a logged-out session back. A change
-   * made meanwhile is a conflict with `concurrency: 'reject'`, and overwritten otherwise.
-   * Without compareAndWrite, a plain write: last write wins, ended sessions included.
-   */
-  async #update (p: Provider, key: string, expected: string | null, record: string, expiresAt: number | null): Promise<boolean> {
-    const storage = p.storage as NonNullable<Provider['storage']>
-    if (storage.compareAndWrite === undefined) {
-      await storage.write(key, record, expiresAt)
-      return true
-    }
-    if (await storage.compareAndWrite(key, expected, record, expiresAt)) return true
-    if (p.rejectConflicts) return false
-    // Last write wins over any change but the end of the session. Each failed round means another
-    // request wrote; after a few, under heavy contention, the write goes through unguarded.
-    for (let attempt = 0; attempt < 4; attempt++) {
-      const current = await storage.read(key)
-      if (current === null || current === RETIRED) return false
-      if (await storage.compareAndWrite(key, current, record, expiresAt)) return true
-    }
-    await storage.write(key, record, expiresAt)
-    return true
-  }
-
-  async #invalidate (p: Provider, keys: string[]): Promise<void> {
-    const storage = p.storage as NonNullable<Provider['storage']>
-    try {
-      await Promise.all(keys.map((key) => storage.invalidate(key)))
-    } catch (error) {
-      throw this.#unavailable(p, 'invalidated', error)
-    }
-  }
-
-  // An idle refresh moves the storage's expiry; a failure costs the refresh, not the request.
-  async #refresh (p: Provider, slot: Slot, now: number): Promise<void> {
-    const storage = p.storage as NonNullable<Provider['storage']>
-    const stamp = slot.stamp as Stamp
-    const key = slot.key as string
-    const expiresAt = p.storageExpiry(stamp, now)
-    try {
-      if (storage.touch !== undefined) {
-        await storage.touch(key, expiresAt)
-      } else {
-        // A rewrite of the record as read: compare-and-set where possible, so a refresh never
-        // overwrites a change another request made meanwhile.
-        const record = formatRecord({ stamp: { created: stamp.created, seen: now, expires: stamp.expires }, version: slot.version, payload: slot.text })
-        if (storage.compareAndWrite !== undefined) await storage.compareAndWrite(key, slot.stored, record, expiresAt)
-        else await storage.write(key, record, expiresAt)
-      }
-      p.markTouched(key, now)
-    } catch (error) {
-      this.#request.log.warn({ session: p.name, storageError: describeStorageError(error) }, 'session idle refresh failed')
-    }
-  }
-
-  #reissue (p: Provider, slot: Slot, now: number, lines: Line[]): void {
-    const old = slot.stamp as Stamp
-    const stamp = { created: old.created, seen: now, expires: old.expires }
-    try {
-      lines.push([p, p.seal(slot.text, stamp), stamp])
-    } catch (error) {
-      this.#request.log.warn({ session: p.name, err: error }, 'session idle refresh failed')
-    }
+  async #store (p: Provider, slot: ServerSlot, now: number, lines: Line[]): Promise<void> {
+    const stamp = slot.stamp
+    // `set` and `regenerate` leave a stamp on every set session.
+    if (stamp === null) throw new TypeError(`session "${p.name}" was set without its times`)
+    lines.push([p, await slot.side.write(slot, stamp, now, this.#request.log), stamp.expires])
   }
 
   #emit (lines: Line[], now: number): void {
     if (lines.length === 0) return
-    const reply = this.#reply
     const vary: string[] = []
-    for (const [p, value, stamp] of lines) {
-      const carrier = p.carrier
-      if (carrier.kind === 'cookie') {
-        const secure = carrier.secureFor(this.#request)
-        reply.header('set-cookie', value === null
-          ? carrier.clearLine(secure)
-          : (carrier as CookieTransport).line(value, p.cookieAge(stamp, now), now, secure))
-      } else {
-        reply.header(carrier.name, value ?? '')
-      }
-      if (!vary.includes(carrier.vary)) vary.push(carrier.vary)
+    for (const [p, value, expires] of lines) {
+      const transport = p.codec.transport
+      transport.write(this.#reply, this.#request, value, expires, now)
+      if (!vary.includes(transport.vary)) vary.push(transport.vary)
     }
-    sessionWritten(reply, vary, this.#registry.cacheControl)
+    sessionWritten(this.#reply, vary, this.#registry.cacheControl)
   }
 
   // The handler read sessions the client sent: the response may be personal (see cache-headers.ts).
@@ -587,7 +382,7 @@ export class SessionContainer {
     for (let i = 0; i < this.#slots.length; i++) {
       const slot = this.#slots[i]
       if (slot === undefined || !slot.read) continue
-      const name = (this.#registry.providers[i] as Provider).carrier.vary
+      const name = (this.#registry.providers[i] as Provider).codec.transport.vary
       if (!vary.includes(name)) vary.push(name)
     }
     sessionRead(this.#reply, vary, this.#registry.cacheControl)

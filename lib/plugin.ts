@@ -5,8 +5,8 @@ import type { SessionStorage } from '../storages/storage.js'
 import { describeStorageError, kFlush, kLoad, SessionContainer, type Registry } from './container.js'
 import { FST_SESSIONS_DUPLICATE, FST_SESSIONS_UNKNOWN } from './errors.js'
 import { parseOptions } from './options.js'
-import { readCookie } from './transport.js'
 import { providerOf, type InvalidReason, type Provider, type SessionProvider } from './provider.js'
+import type { Transport } from './transport.js'
 
 export const SessionsOptionsSchema = Type.Object({
   /** The session providers, made by cookieSession() and headerSession(). */
@@ -54,8 +54,7 @@ async function sessionsPlugin (fastify: FastifyInstance, input: SessionsOptions)
 
   const lookup = new Map<unknown, number>()
   providers.forEach((p, index) => lookup.set(p, index).set(p.name, index))
-  const cookieProviders = providers.map((p, index) => [p, index] as const).filter(([p]) => p.carrier.kind === 'cookie')
-  const headerProviders = providers.flatMap((p, index) => p.carrier.kind === 'header' ? [[p.carrier.lowerName, index] as const] : [])
+  const transports = providers.map((p) => p.codec.transport)
   const onInvalid = options.onInvalid
 
   // Route selections are few and fixed: resolve each config list once.
@@ -104,18 +103,8 @@ async function sessionsPlugin (fastify: FastifyInstance, input: SessionsOptions)
     const headers = request.headers
     let pending: Array<Promise<void>> | undefined
     let now = 0
-    const cookieHeader = headers.cookie
-    if (cookieHeader !== undefined) {
-      for (const [p, index] of cookieProviders) {
-        const raw = readCookie(cookieHeader, p.name)
-        if (raw === undefined || raw === '') continue
-        const loading = container[kLoad](index, raw, now ||= Date.now())
-        if (loading !== undefined) (pending ??= []).push(loading)
-      }
-    }
-    for (const [name, index] of headerProviders) {
-      const value = headers[name]
-      const raw = Array.isArray(value) ? value[0] : value
+    for (let index = 0; index < transports.length; index++) {
+      const raw = (transports[index] as Transport).read(headers)
       if (raw === undefined || raw === '') continue
       const loading = container[kLoad](index, raw, now ||= Date.now())
       if (loading !== undefined) (pending ??= []).push(loading)

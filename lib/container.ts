@@ -1,23 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { sessionRead, sessionWritten, type CacheMode } from './cache-headers.js'
 import { FST_SESSIONS_ALREADY_SENT, FST_SESSIONS_UNKNOWN } from './errors.js'
+import { collect, emit, readHeaders, store, unsent, type Line } from './flush.js'
 import type { Provider, SessionProvider } from './provider.js'
-import type { ServerLoaded, Unusable } from './server-side.js'
-import type { ClientSlot, InvalidReason, ServerSlot, Slot } from './slot.js'
+import type { Registry } from './registry.js'
+import type { InvalidReason, ServerSlot, Slot } from './slot.js'
 
 export { describeStorageError } from './server-side.js'
-
-/** What the plugin shares with every request: providers, lookups, and reporting. */
-export interface Registry {
-  readonly providers: readonly Provider[]
-  /** What responses that carry session data tell caches. */
-  readonly cacheControl: CacheMode
-  /** Provider objects and names to their index. */
-  readonly lookup: ReadonlyMap<unknown, number>
-  /** Which providers a route loads: null for all. */
-  selection (request: FastifyRequest): readonly boolean[] | null
-  invalid (reason: InvalidReason, request: FastifyRequest, provider: Provider): void
-}
 
 type Payload<P> = P extends SessionProvider<infer T> ? T : unknown
 
@@ -26,9 +14,6 @@ export interface SetOptions {
   /** This session's own absolute lifetime in seconds, from its creation; at most the provider's `maxAgeLimit`. */
   maxAge?: number
 }
-
-/** One session header to send: the provider, its value (null: expire it) and its absolute expiry. */
-type Line = [Provider, string | null, number | null]
 
 /** A provider, or its name. */
 export type ProviderRef<T = unknown> = SessionProvider<T> | string
@@ -182,7 +167,7 @@ export class SessionContainer {
     const needsCookie = slot.id === null
     if (needsCookie && !writable) throw new FST_SESSIONS_ALREADY_SENT(p.name)
     const lines: Line[] = []
-    await this.#store(p, slot, Date.now(), lines)
+    await store(p, slot, Date.now(), lines, this.#request.log)
     slot.state = 'loaded'
     slot.refresh = false
     if (!writable) return
@@ -203,7 +188,7 @@ export class SessionContainer {
     if (slot === undefined || slot.kind === 'client' || slot.state !== 'loaded' || slot.id === null || slot.key === null) return this.get(provider)
     const { id, key } = slot
     slot.forget()
-    this.#loaded(index, slot, await slot.side.fetch(id, key, Date.now(), this.#request.log))
+    this.#took(index, slot, slot.take(await slot.side.fetch(id, key, Date.now(), this.#request.log)))
     return this.get(provider)
   }
 
@@ -218,13 +203,7 @@ export class SessionContainer {
   // The reply ended: changes that were neither sent nor saved are lost, and the log says so.
   #lost (): void {
     if (this.#committed || !this.#reply.sent) return
-    const names: string[] = []
-    this.#slots.forEach((slot, index) => {
-      if (slot === undefined) return
-      const cleared = slot.state === 'cleared' && (slot.incoming || (slot.kind === 'server' && slot.stale !== null))
-      if (slot.state === 'set' || cleared) names.push(`"${(this.#registry.providers[index] as Provider).name}"`)
-    })
-    for (const name of this.#owedNames ?? []) if (!names.includes(name)) names.push(name)
+    const names = unsent(this.#registry.providers, this.#slots, this.#owedNames ?? [])
     if (names.length === 0) return
     this.#request.log.warn({ sessions: names }, `session ${names.join(', ')} changed, but the reply was hijacked before the response went out: the change is lost (a server-side session can be written first with await request.sessions.save(provider))`)
   }
@@ -269,35 +248,17 @@ export class SessionContainer {
     const slot = this.#slot(index)
     slot.incoming = true
     if (slot.kind === 'server') return this.#loadServer(index, slot, raw, now)
-    const read = slot.side.read(raw, now)
-    if (typeof read === 'string') {
-      this.#registry.invalid(read, this.#request, this.#registry.providers[index] as Provider)
-      return undefined
-    }
-    slot.load(read)
-    if (read.refresh) this.#dirty = true
+    this.#took(index, slot, slot.take(slot.side.read(raw, now)))
     return undefined
   }
 
   async #loadServer (index: number, slot: ServerSlot, raw: string, now: number): Promise<void> {
-    this.#loaded(index, slot, await slot.side.read(raw, now, this.#request.log))
+    this.#took(index, slot, slot.take(await slot.side.read(raw, now, this.#request.log)))
   }
 
-  // Takes what a server-side read found: an unusable record keeps its key (without the id), so
-  // that clear() or set() deletes it.
-  #loaded (index: number, slot: ServerSlot, read: ServerLoaded | Unusable | InvalidReason): void {
-    const p = this.#registry.providers[index] as Provider
-    if (typeof read === 'string') return this.#registry.invalid(read, this.#request, p)
-    if (!('id' in read)) {
-      slot.key = read.key
-      return this.#registry.invalid(read.reason, this.#request, p)
-    }
-    slot.load(read)
-    slot.id = read.id
-    slot.key = read.key
-    slot.version = read.version
-    slot.stored = read.stored
-    if (read.refresh) this.#dirty = true
+  #took (index: number, slot: Slot, reason: InvalidReason | null): void {
+    if (reason !== null) this.#registry.invalid(reason, this.#request, this.#registry.providers[index] as Provider)
+    else if (slot.refresh) this.#dirty = true
   }
 
   /**
@@ -307,84 +268,19 @@ export class SessionContainer {
   [kFlush] (): Promise<void> | undefined {
     this.#committed = true
     if (this.#flushing !== undefined) return this.#flushing
-    if (this.#read) this.#readHeaders()
+    const { providers, cacheControl } = this.#registry
+    if (this.#read) readHeaders(this.#reply, providers, this.#slots, cacheControl)
     if (!this.#dirty) return undefined
     this.#dirty = false
     const now = Date.now()
     const lines: Line[] = this.#owed ?? []
-    let pending: Array<Promise<void>> | undefined
-    for (let i = 0; i < this.#slots.length; i++) {
-      const slot = this.#slots[i]
-      if (slot === undefined) continue
-      const writing = slot.kind === 'server'
-        ? this.#flushServer(this.#registry.providers[i] as Provider, slot, now, lines)
-        : this.#flushClient(this.#registry.providers[i] as Provider, slot, now, lines)
-      if (writing !== undefined) (pending ??= []).push(writing)
-    }
+    const pending = collect(providers, this.#slots, now, lines, this.#request.log)
     if (pending === undefined) {
-      this.#emit(lines, now)
+      emit(this.#reply, this.#request, lines, now, cacheControl)
       return undefined
     }
     const stored = pending.length === 1 ? pending[0] as Promise<void> : Promise.all(pending)
-    this.#flushing = stored.then(() => this.#emit(lines, now))
+    this.#flushing = stored.then(() => emit(this.#reply, this.#request, lines, now, cacheControl))
     return this.#flushing
-  }
-
-  #flushServer (p: Provider, slot: ServerSlot, now: number, lines: Line[]): Promise<void> | undefined {
-    if (slot.state === 'set') return this.#store(p, slot, now, lines)
-    if (slot.state === 'cleared') {
-      if (slot.incoming) lines.push([p, null, null])
-      if (slot.stale !== null) return slot.side.invalidate(slot.stale, this.#request.log)
-    } else if (slot.state === 'loaded' && slot.refresh && slot.stamp !== null && slot.key !== null) {
-      return slot.side.refresh(slot, slot.stamp, slot.key, now, this.#request.log)
-    }
-    return undefined
-  }
-
-  #flushClient (p: Provider, slot: ClientSlot, now: number, lines: Line[]): undefined {
-    if (slot.state === 'set') {
-      lines.push([p, slot.out, slot.stamp === null ? null : slot.stamp.expires])
-    } else if (slot.state === 'cleared') {
-      if (slot.incoming) lines.push([p, null, null])
-    } else if (slot.state === 'loaded' && slot.refresh && slot.stamp !== null) {
-      // An idle refresh re-issues the value; a failure costs the refresh, not the request.
-      const stamp = p.clock.seen(slot.stamp, now)
-      try {
-        lines.push([p, slot.side.write(slot.text, stamp), stamp.expires])
-      } catch (error) {
-        this.#request.log.warn({ session: p.name, err: error }, 'session idle refresh failed')
-      }
-    }
-    return undefined
-  }
-
-  async #store (p: Provider, slot: ServerSlot, now: number, lines: Line[]): Promise<void> {
-    const stamp = slot.stamp
-    // `set` and `regenerate` leave a stamp on every set session.
-    if (stamp === null) throw new TypeError(`session "${p.name}" was set without its times`)
-    lines.push([p, await slot.side.write(slot, stamp, now, this.#request.log), stamp.expires])
-  }
-
-  #emit (lines: Line[], now: number): void {
-    if (lines.length === 0) return
-    const vary: string[] = []
-    for (const [p, value, expires] of lines) {
-      const transport = p.codec.transport
-      transport.write(this.#reply, this.#request, value, expires, now)
-      if (!vary.includes(transport.vary)) vary.push(transport.vary)
-    }
-    sessionWritten(this.#reply, vary, this.#registry.cacheControl)
-  }
-
-  // The handler read sessions the client sent: the response may be personal (see cache-headers.ts).
-  #readHeaders (): void {
-    const vary: string[] = []
-    for (let i = 0; i < this.#slots.length; i++) {
-      const slot = this.#slots[i]
-      if (slot === undefined || !slot.read) continue
-      const name = (this.#registry.providers[i] as Provider).codec.transport.vary
-      if (!vary.includes(name)) vary.push(name)
-    }
-    sessionRead(this.#reply, vary, this.#registry.cacheControl)
   }
 }

@@ -2,9 +2,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunc
 import fp from 'fastify-plugin'
 import Type, { type Static } from 'typebox'
 import type { SessionStorage } from '../storages/storage.js'
-import { describeStorageError, kFlush, kLoad, SessionContainer, type Registry } from './container.js'
+import { describeStorageError, kFlush, kLoad, SessionContainer } from './container.js'
 import { FST_SESSIONS_DUPLICATE, FST_SESSIONS_UNKNOWN } from './errors.js'
 import { parseOptions } from './options.js'
+import { makeRegistry } from './registry.js'
 import { providerOf, type InvalidReason, type Provider, type SessionProvider } from './provider.js'
 import type { Transport } from './transport.js'
 
@@ -52,40 +53,9 @@ async function sessionsPlugin (fastify: FastifyInstance, input: SessionsOptions)
     }
   }
 
-  const lookup = new Map<unknown, number>()
-  providers.forEach((p, index) => lookup.set(p, index).set(p.name, index))
+  const registry = makeRegistry(providers, options.cacheControl ?? 'private', options.onInvalid)
+  const lookup = registry.lookup
   const transports = providers.map((p) => p.codec.transport)
-  const onInvalid = options.onInvalid
-
-  // Route selections are few and fixed: resolve each config list once.
-  const selections = new WeakMap<readonly string[], readonly boolean[]>()
-  const none: readonly boolean[] = providers.map(() => false)
-
-  const registry: Registry = {
-    providers,
-    cacheControl: options.cacheControl ?? 'private',
-    lookup,
-    selection (request) {
-      const config = request.routeOptions.config?.sessions
-      if (config === undefined) return null
-      if (config === false) return none
-      let selection = selections.get(config)
-      if (selection === undefined) {
-        selection = providers.map((p) => config.includes(p.name))
-        selections.set(config, selection)
-      }
-      return selection
-    },
-    invalid (reason, request, provider) {
-      request.log.debug({ session: provider.name, reason }, 'session ignored')
-      if (onInvalid === undefined) return
-      try {
-        onInvalid(reason, request, provider)
-      } catch (error) {
-        request.log.error({ session: provider.name, err: error }, 'onInvalid threw')
-      }
-    },
-  }
 
   fastify.decorateRequest('sessions', null as unknown as SessionContainer)
 

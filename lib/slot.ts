@@ -1,6 +1,6 @@
 import type { ClientSide } from './client-side.js'
 import type { Stamp } from './envelope.js'
-import type { ServerSide } from './server-side.js'
+import type { ServerLoaded, ServerSide, Unusable } from './server-side.js'
 
 // One provider's session within one request: what the container's state machine holds.
 //
@@ -62,6 +62,13 @@ export class ClientSlot extends SlotBase {
     super()
     this.side = side
   }
+
+  /** Takes what a read found; returns why it reads as absent, or null. */
+  take (read: Loaded | InvalidReason): InvalidReason | null {
+    if (typeof read === 'string') return read
+    this.load(read)
+    return null
+  }
 }
 
 export class ServerSlot extends SlotBase {
@@ -85,6 +92,24 @@ export class ServerSlot extends SlotBase {
   constructor (side: ServerSide) {
     super()
     this.side = side
+  }
+
+  /**
+   * Takes what a read found; returns why it reads as absent, or null. An unusable record keeps its
+   * key (without the id), so that clear() or set() deletes it (a rollback must not revive it).
+   */
+  take (read: ServerLoaded | Unusable | InvalidReason): InvalidReason | null {
+    if (typeof read === 'string') return read
+    if (!('id' in read)) {
+      this.key = read.key
+      return read.reason
+    }
+    this.load(read)
+    this.id = read.id
+    this.key = read.key
+    this.version = read.version
+    this.stored = read.stored
+    return null
   }
 
   /** The current id is done with; its key is invalidated when the response goes out. */

@@ -1,7 +1,7 @@
 import Type, { type Static, type TSchema } from 'typebox'
 import Value from 'typebox/value'
 import { decodeQuery, encodeUri } from './cookie-encoding.js'
-import { isPlainObject, optionsError, parseOptions } from './options.js'
+import { isPlainObject, optionsError, parseOptionsWithDefaults, withDefault } from './options.js'
 import type { SessionSerializer } from './serializer.js'
 
 // Ktor's tagged query format (SessionSerializerReflection, Ktor 1.x/2.x's default, and
@@ -12,7 +12,7 @@ const LABEL = 'ktorSerializer()'
 
 export const KtorSerializerOptionsSchema = Type.Object({
   /** `sorted` (Ktor's reflection serializer, the 1.x/2.x default) or `declaration` (Ktor's backward-compatible serializer). */
-  order: Type.Optional(Type.Union([Type.Literal('sorted'), Type.Literal('declaration')], { default: 'sorted' })),
+  order: withDefault(Type.Union([Type.Literal('sorted'), Type.Literal('declaration')]), 'sorted'),
 }, { additionalProperties: false })
 
 export type KtorSerializerOptions = Static<typeof KtorSerializerOptionsSchema>
@@ -419,9 +419,9 @@ function same (a: unknown, b: unknown): boolean {
  * otherwise instead of writing a cookie that would not read.
  */
 export function ktorSerializer<S extends TSchema> (schema: S, options: KtorSerializerOptions = {}): SessionSerializer<Static<S>> {
-  const opts = parseOptions(KtorSerializerOptionsSchema, options, LABEL)
+  const opts = parseOptionsWithDefaults(KtorSerializerOptionsSchema, options, LABEL)
   if (!isObject(schema)) throw optionsError(LABEL, 'a TypeBox schema is required')
-  const order: Order = opts.order ?? 'sorted'
+  const order: Order = opts.order
   const root = compile(schema, order)
   const isObjectRoot = root.kind === 'object' || (root.kind === 'any' && root.members.some((m) => m.node.kind === 'object'))
   if (!isObjectRoot) throw optionsError(LABEL, 'the schema must be an object (Ktor sessions are classes)')

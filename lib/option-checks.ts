@@ -2,7 +2,7 @@ import type { TSchema } from 'typebox'
 import { isAttributeValue, isToken } from './cookie-syntax.js'
 import { ENVELOPE_HEAD } from './envelope.js'
 import { optionsError } from './options.js'
-import { DEFAULT_MAX_AGE, type CookieOptions } from './provider-options.js'
+import type { ParsedCookieOptions } from './provider-options.js'
 import { isJsonSerializer } from './serializer.js'
 import type { CookieAttributes } from './transport.js'
 
@@ -91,14 +91,14 @@ export function checkSchema (schema: unknown, label: string): TSchema {
 
 interface CommonChecked {
   storage?: { compareAndWrite?: unknown }
-  envelope?: boolean
-  maxAge?: number | null
+  envelope: boolean
+  maxAge: number | null
   maxAgeLimit?: number | null
   identity?: unknown
   idPattern?: unknown
-  idleTimeout?: number | null
-  concurrency?: string
-  transformers?: ReadonlyArray<{ malleablePrefix?: number }>
+  idleTimeout: number | null
+  concurrency: string
+  transformers: ReadonlyArray<{ malleablePrefix?: number }>
 }
 
 export function checkCommon (options: CommonChecked, label: string): void {
@@ -117,15 +117,14 @@ export function checkCommon (options: CommonChecked, label: string): void {
   if (options.storage !== undefined && options.envelope === false) {
     throw optionsError(label, 'envelope: false is for client-side sessions; server-side ones keep their times in the storage')
   }
-  const malleable = Math.max(0, ...(options.transformers ?? []).map((t) => t.malleablePrefix ?? 0))
+  const malleable = Math.max(0, ...options.transformers.map((t) => t.malleablePrefix ?? 0))
   if (options.storage === undefined && options.envelope !== false && malleable > ENVELOPE_HEAD.length) {
     throw optionsError(label, `a transformer lets the first ${malleable} bytes be rewritten; the envelope keeps only ${ENVELOPE_HEAD.length} constant`)
   }
   if (options.storage === undefined && options.envelope !== false && options.maxAge === null) {
     throw optionsError(label, 'a client-side session needs a maxAge: it cannot be revoked, so without one a copied value would be valid forever (envelope: false, for Ktor compatibility, allows maxAge: null)')
   }
-  const maxAge = options.maxAge === undefined ? DEFAULT_MAX_AGE : options.maxAge
-  if (options.maxAgeLimit != null && (maxAge === null || options.maxAgeLimit < maxAge)) {
+  if (options.maxAgeLimit != null && (options.maxAge === null || options.maxAgeLimit < options.maxAge)) {
     throw optionsError(label, 'maxAgeLimit must be at least maxAge: it is the longest lifetime a session may have')
   }
   if (options.envelope === false && options.idleTimeout != null) {
@@ -136,15 +135,14 @@ export function checkCommon (options: CommonChecked, label: string): void {
 // Attributes the plugin writes itself: an extension of the same name would give the browser two.
 const WRITTEN_ATTRIBUTES = new Set(['path', 'domain', 'secure', 'httponly', 'samesite', 'max-age', 'expires'])
 
-/** The cookie attributes of a provider's options, checked; the cookie's Max-Age follows the session's maxAge unless set. */
-export function cookieAttributes (name: string, options: { cookie?: CookieOptions | undefined, maxAge?: number | null | undefined }, label: string): CookieAttributes {
-  const cookie = options.cookie ?? {}
+/** The checked cookie attributes; the cookie's Max-Age follows the session's `maxAge` (seconds) unless set. */
+export function cookieAttributes (name: string, cookie: ParsedCookieOptions, sessionMaxAge: number | null, label: string): CookieAttributes {
   // Browsers match the prefixes case-insensitively (RFC 6265bis): `__HOST-` is held to them too.
   const lower = name.toLowerCase()
   const hostPrefix = lower.startsWith('__host-')
   const securePrefix = hostPrefix || lower.startsWith('__secure-')
   const secure = cookie.secure ?? (securePrefix ? true : 'auto')
-  const path = cookie.path ?? '/'
+  const path = cookie.path
   if (securePrefix && secure !== true) {
     throw optionsError(label, `a ${hostPrefix ? '__Host-' : '__Secure-'} cookie must be Secure: set cookie.secure to true`)
   }
@@ -172,11 +170,11 @@ export function cookieAttributes (name: string, options: { cookie?: CookieOption
     path,
     domain: cookie.domain,
     secure,
-    httpOnly: cookie.httpOnly ?? true,
-    sameSite: cookie.sameSite ?? 'lax',
-    encoding: cookie.encoding ?? 'uri',
+    httpOnly: cookie.httpOnly,
+    sameSite: cookie.sameSite,
+    encoding: cookie.encoding,
     extensions: cookie.extensions,
     maxAge: cookie.maxAge,
-    sessionMaxAge: options.maxAge === undefined ? DEFAULT_MAX_AGE : options.maxAge,
+    sessionMaxAge,
   }
 }

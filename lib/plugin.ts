@@ -4,7 +4,7 @@ import Type, { type Static } from 'typebox'
 import type { SessionStorage } from '../storages/storage.js'
 import { describeStorageError, kFlush, kLoad, SessionContainer } from './container.js'
 import { FST_SESSIONS_DUPLICATE, FST_SESSIONS_UNKNOWN } from './errors.js'
-import { parseOptions } from './options.js'
+import { parseOptionsWithDefaults, withDefault } from './options.js'
 import { makeRegistry } from './registry.js'
 import { providerOf, type InvalidReason, type Provider, type SessionProvider } from './provider.js'
 import type { Transport } from './transport.js'
@@ -20,7 +20,7 @@ export const SessionsOptionsSchema = Type.Object({
    * What responses that carry session data tell caches: `'private'` (default; no shared cache
    * stores them) or `'no-store'` (no cache at all, browsers included: OWASP ASVS 5.0 14.3.2).
    */
-  cacheControl: Type.Optional(Type.Union([Type.Literal('private'), Type.Literal('no-store')], { default: 'private' })),
+  cacheControl: withDefault(Type.Union([Type.Literal('private'), Type.Literal('no-store')]), 'private'),
 }, { additionalProperties: false })
 
 export type SessionsOptions = Static<typeof SessionsOptionsSchema>
@@ -41,7 +41,7 @@ function checkUnique (providers: readonly Provider[]): void {
 
 async function sessionsPlugin (fastify: FastifyInstance, input: SessionsOptions): Promise<void> {
   const own = Object.fromEntries(Object.entries(input ?? {}).filter(([key]) => !REGISTER_KEYS.has(key)))
-  const options = parseOptions(SessionsOptionsSchema, own, 'fastify-sessions')
+  const options = parseOptionsWithDefaults(SessionsOptionsSchema, own, 'fastify-sessions')
   const providers = options.providers.map(providerOf)
   checkUnique(providers)
   for (const p of providers) {
@@ -53,7 +53,7 @@ async function sessionsPlugin (fastify: FastifyInstance, input: SessionsOptions)
     }
   }
 
-  const registry = makeRegistry(providers, options.cacheControl ?? 'private', options.onInvalid)
+  const registry = makeRegistry(providers, options.cacheControl, options.onInvalid)
   const lookup = registry.lookup
   const transports = providers.map((p) => p.codec.transport)
 

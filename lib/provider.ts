@@ -8,10 +8,10 @@ import type { Stamp } from './envelope.js'
 import { FST_SESSIONS_OPTIONS } from './errors.js'
 import { DEFAULT_ID_PATTERN, defaultIdentity } from './identity.js'
 import { checkCommon, checkEncoding, checkHeaderName, checkLifetimes, checkName, checkSchema, cookieAttributes } from './option-checks.js'
-import { parseOptions } from './options.js'
+import { parseOptionsWithDefaults } from './options.js'
 import {
-  CookieSessionOptionsSchema, DEFAULT_MAX_AGE, HeaderSessionOptionsSchema,
-  type CookieSessionOptions, type HeaderSessionOptions,
+  CookieOptionsSchema, CookieSessionOptionsSchema, HeaderSessionOptionsSchema,
+  type CookieSessionOptions, type HeaderSessionOptions, type ParsedSessionOptions,
 } from './provider-options.js'
 import { jsonSerializer, type SessionSerializer } from './serializer.js'
 import { ServerSide } from './server-side.js'
@@ -48,19 +48,15 @@ export class Provider<T = unknown> implements SessionProvider<T> {
   readonly clock: Clock
   readonly side: ClientSide | ServerSide
 
-  constructor (name: string, schema: TSchema, transport: Transport, options: CookieSessionOptions<T>) {
+  constructor (name: string, schema: TSchema, transport: Transport, options: ParsedSessionOptions<T>) {
     this.name = name
     this.schema = schema
     const serializer = options.serializer ?? jsonSerializer(schema) as SessionSerializer<T>
-    this.codec = new Codec<T>(transport, schema, serializer, [...(options.transformers ?? [])])
-    this.clock = new Clock(name, {
-      maxAge: options.maxAge === undefined ? DEFAULT_MAX_AGE : options.maxAge,
-      maxAgeLimit: options.maxAgeLimit,
-      idleTimeout: options.idleTimeout ?? null,
-    })
+    this.codec = new Codec<T>(transport, schema, serializer, [...options.transformers])
+    this.clock = new Clock(name, options)
     this.serverSide = options.storage !== undefined
     this.side = options.storage === undefined
-      ? new ClientSide(this.codec, this.clock, options.envelope ?? true)
+      ? new ClientSide(this.codec, this.clock, options.envelope)
       : new ServerSide(this.codec, this.clock, {
         storage: options.storage,
         identity: options.identity ?? defaultIdentity,
@@ -105,12 +101,14 @@ export class Provider<T = unknown> implements SessionProvider<T> {
 export function cookieSession<S extends TSchema> (name: string, schema: S, options?: CookieSessionOptions<Static<S>>): SessionProvider<Static<S>> {
   const label = `cookieSession(${JSON.stringify(String(name))})`
   checkName(name, label)
-  const opts = parseOptions(CookieSessionOptionsSchema, options, label) as CookieSessionOptions<Static<S>>
+  // Typed by the caller's serializer, which no schema can say.
+  const opts = parseOptionsWithDefaults(CookieSessionOptionsSchema, options, label) as ParsedSessionOptions<Static<S>>
   checkCommon(opts, label)
   checkLifetimes(opts, label)
+  const cookie = parseOptionsWithDefaults(CookieOptionsSchema, opts.cookie, label)
   // The caller's serializer: options are copied, and the check asks whether jsonSerializer made it.
   checkEncoding({ ...opts, serializer: options?.serializer }, checkSchema(schema, label), label)
-  const transport = new CookieTransport(name, cookieAttributes(name, opts, label))
+  const transport = new CookieTransport(name, cookieAttributes(name, cookie, opts.maxAge, label))
   return new Provider<Static<S>>(name, checkSchema(schema, label), transport, opts)
 }
 
@@ -122,7 +120,7 @@ export function headerSession<S extends TSchema> (name: string, schema: S, optio
   const label = `headerSession(${JSON.stringify(String(name))})`
   checkName(name, label)
   checkHeaderName(name, label)
-  const opts = parseOptions(HeaderSessionOptionsSchema, options, label) as HeaderSessionOptions<Static<S>>
+  const opts = parseOptionsWithDefaults(HeaderSessionOptionsSchema, options, label) as ParsedSessionOptions<Static<S>>
   checkCommon(opts, label)
   checkLifetimes(opts, label)
   return new Provider<Static<S>>(name, checkSchema(schema, label), new HeaderTransport(name), opts)

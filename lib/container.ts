@@ -75,15 +75,9 @@ export class SessionContainer {
     const p = this.#writable(index)
     const slot = this.#slot(index)
     const text = p.codec.serialize(value)
-    // An unusable record the client pointed at (see ServerSide.fetch) is replaced, not left behind.
-    if (slot.kind === 'server' && slot.id === null && slot.key !== null) slot.retire()
     let stamp = p.clock.stamp(slot.current ? slot.stamp : null, Date.now())
     if (options?.maxAge !== undefined) stamp = p.clock.withLifetime(stamp, options.maxAge)
-    if (slot.kind === 'client') slot.out = slot.side.write(text, stamp)
-    slot.state = 'set'
-    slot.value = value
-    slot.text = text
-    slot.stamp = stamp
+    slot.set(value, text, stamp)
     this.#changed()
   }
 
@@ -91,14 +85,7 @@ export class SessionContainer {
   clear (provider: ProviderRef): void {
     const index = this.#index(provider)
     this.#writable(index)
-    const slot = this.#slot(index)
-    if (slot.kind === 'server') {
-      slot.retire()
-      slot.origin = null
-    }
-    slot.state = 'cleared'
-    slot.value = null
-    slot.stamp = null
+    this.#slot(index).clear()
     this.#changed()
   }
 
@@ -117,18 +104,10 @@ export class SessionContainer {
    */
   regenerate (provider: ProviderRef): void {
     const index = this.#index(provider)
-    const p = this.#writable(index)
+    this.#writable(index)
     const slot = this.#slots[index]
     if (slot === undefined || !slot.current) return
-    if (slot.kind === 'server') {
-      if (slot.key !== null) slot.origin = slot.key
-      slot.retire()
-    } else {
-      const stamp = p.clock.reissued(slot.stamp, Date.now())
-      slot.out = slot.side.write(slot.text, stamp)
-      slot.stamp = stamp
-    }
-    slot.state = 'set'
+    slot.regenerate(Date.now())
     this.#changed()
   }
 

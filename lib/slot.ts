@@ -46,6 +46,20 @@ abstract class SlotBase {
     this.refresh = loaded.refresh
   }
 
+  /** set: the session's new payload (checked and serialized already) and times. */
+  set (value: unknown, text: string, stamp: Stamp): void {
+    this.state = 'set'
+    this.value = value
+    this.text = text
+    this.stamp = stamp
+  }
+
+  clear (): void {
+    this.state = 'cleared'
+    this.value = null
+    this.stamp = null
+  }
+
   /** Whether there is a session (read or set) for `get`, `id` and `regenerate`. */
   get current (): boolean {
     return this.state === 'loaded' || this.state === 'set'
@@ -68,6 +82,20 @@ export class ClientSlot extends SlotBase {
     if (typeof read === 'string') return read
     this.load(read)
     return null
+  }
+
+  /** The value is encoded now: what cannot travel throws at `set`, not when the response goes out. */
+  override set (value: unknown, text: string, stamp: Stamp): void {
+    this.out = this.side.write(text, stamp)
+    super.set(value, text, stamp)
+  }
+
+  /** The same payload issued again: a new creation time, the same expiry. */
+  regenerate (now: number): void {
+    const stamp = this.side.clock.reissued(this.stamp, now)
+    this.out = this.side.write(this.text, stamp)
+    this.stamp = stamp
+    this.state = 'set'
   }
 }
 
@@ -110,6 +138,25 @@ export class ServerSlot extends SlotBase {
     this.version = read.version
     this.stored = read.stored
     return null
+  }
+
+  /** An unusable record the client pointed at (see ServerSide.fetch) is replaced, not left behind. */
+  override set (value: unknown, text: string, stamp: Stamp): void {
+    if (this.id === null && this.key !== null) this.retire()
+    super.set(value, text, stamp)
+  }
+
+  override clear (): void {
+    this.retire()
+    this.origin = null
+    super.clear()
+  }
+
+  /** The payload moves to a new id when written; the old record is retired then (see concurrency.ts). */
+  regenerate (): void {
+    if (this.key !== null) this.origin = this.key
+    this.retire()
+    this.state = 'set'
   }
 
   /** The current id is done with; its key is invalidated when the response goes out. */

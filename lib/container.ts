@@ -1,11 +1,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { FST_SESSIONS_ALREADY_SENT, FST_SESSIONS_UNKNOWN } from './errors.js'
-import { collect, emit, readHeaders, store, unsent, type Line } from './flush.js'
+import { collect, emit, readHeaders, saveNow, unsent } from './flush.js'
 import type { Provider, SessionProvider } from './provider.js'
 import type { Registry } from './registry.js'
 import type { InvalidReason, ServerSlot, Slot } from './slot.js'
-
-export { describeStorageError } from './server-side.js'
+import type { Outgoing } from './transport.js'
 
 type Payload<P> = P extends SessionProvider<infer T> ? T : unknown
 
@@ -41,7 +40,7 @@ export class SessionContainer {
   /** The writes of the first onSend: a second send (a handler's mistake) waits for the same ones. */
   #flushing: Promise<void> | undefined = undefined
   /** Set-Cookie lines of sessions that `save` already wrote, sent with the response. */
-  #owed: Line[] | undefined = undefined
+  #owed: Outgoing[] | undefined = undefined
   /** The providers among them whose client needs the line (a new id). */
   #owedNames: string[] | undefined = undefined
   /** A handler changed a session: the reply's end is watched for a change that was never sent. */
@@ -135,22 +134,10 @@ export class SessionContainer {
       if (!writable && (slot.state === 'set' || (slot.state === 'cleared' && slot.incoming))) throw new FST_SESSIONS_ALREADY_SENT(p.name)
       return
     }
-    if (slot.state === 'cleared') {
-      // The id dies now; the cookie, if it can still be expired, is expired with the response.
-      const keys = slot.stale
-      slot.stale = null
-      if (keys !== null) await slot.side.invalidate(keys, this.#request.log)
-      return
-    }
-    if (slot.state !== 'set') return
-    const needsCookie = slot.id === null
-    if (needsCookie && !writable) throw new FST_SESSIONS_ALREADY_SENT(p.name)
-    const lines: Line[] = []
-    await store(p, slot, Date.now(), lines, this.#request.log)
-    slot.state = 'loaded'
-    slot.refresh = false
-    if (!writable) return
-    (this.#owed ??= []).push(...lines)
+    const needsCookie = slot.state === 'set' && slot.id === null
+    const owed = await saveNow(slot, writable, this.#request.log)
+    if (owed === null || !writable) return
+    (this.#owed ??= []).push(...owed)
     if (needsCookie) (this.#owedNames ??= []).push(`"${p.name}"`)
   }
 
@@ -247,13 +234,13 @@ export class SessionContainer {
   [kFlush] (): Promise<void> | undefined {
     this.#committed = true
     if (this.#flushing !== undefined) return this.#flushing
-    const { providers, cacheControl } = this.#registry
-    if (this.#read) readHeaders(this.#reply, providers, this.#slots, cacheControl)
+    const cacheControl = this.#registry.cacheControl
+    if (this.#read) readHeaders(this.#reply, this.#slots, cacheControl)
     if (!this.#dirty) return undefined
     this.#dirty = false
     const now = Date.now()
-    const lines: Line[] = this.#owed ?? []
-    const pending = collect(providers, this.#slots, now, lines, this.#request.log)
+    const lines: Outgoing[] = this.#owed ?? []
+    const pending = collect(this.#slots, now, lines, this.#request.log)
     if (pending === undefined) {
       emit(this.#reply, this.#request, lines, now, cacheControl)
       return undefined

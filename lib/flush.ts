@@ -1,71 +1,80 @@
 import type { FastifyBaseLogger, FastifyReply } from 'fastify'
 import { sessionRead, sessionWritten, type CacheMode } from './cache-headers.js'
+import { FST_SESSIONS_ALREADY_SENT } from './errors.js'
 import type { Provider } from './provider.js'
 import type { ClientSlot, ServerSlot, Slot } from './slot.js'
-import type { CookieRequest } from './transport.js'
+import type { CookieRequest, Outgoing } from './transport.js'
 
 // What onSend does with the slots of a request: the writes each changed session needs, then the
 // session headers, once every storage write has succeeded.
 
-/** One session header to send: the provider, its value (null: expire it) and its absolute expiry. */
-export type Line = [Provider, string | null, number | null]
-
 /** Starts the storage work of every changed session and collects the headers they will need. */
-export function collect (providers: readonly Provider[], slots: ReadonlyArray<Slot | undefined>, now: number, lines: Line[], log: FastifyBaseLogger): Array<Promise<void>> | undefined {
+export function collect (slots: ReadonlyArray<Slot | undefined>, now: number, out: Outgoing[], log: FastifyBaseLogger): Array<Promise<void>> | undefined {
   let pending: Array<Promise<void>> | undefined
   for (let i = 0; i < slots.length; i++) {
     const slot = slots[i]
     if (slot === undefined) continue
-    const writing = slot.kind === 'server'
-      ? flushServer(providers[i] as Provider, slot, now, lines, log)
-      : flushClient(providers[i] as Provider, slot, now, lines, log)
+    const writing = slot.kind === 'server' ? flushServer(slot, now, out, log) : flushClient(slot, now, out, log)
     if (writing !== undefined) (pending ??= []).push(writing)
   }
   return pending
 }
 
-function flushServer (p: Provider, slot: ServerSlot, now: number, lines: Line[], log: FastifyBaseLogger): Promise<void> | undefined {
-  if (slot.state === 'set') return store(p, slot, now, lines, log)
+function flushServer (slot: ServerSlot, now: number, out: Outgoing[], log: FastifyBaseLogger): Promise<void> | undefined {
+  if (slot.state === 'set') return slot.side.write(slot, now, log, out)
   if (slot.state === 'cleared') {
-    if (slot.incoming) lines.push([p, null, null])
+    if (slot.incoming) out.push([slot.side.codec.transport, null, null])
     if (slot.stale !== null) return slot.side.invalidate(slot.stale, log)
-  } else if (slot.state === 'loaded' && slot.refresh && slot.stamp !== null && slot.key !== null) {
-    return slot.side.refresh(slot, slot.stamp, slot.key, now, log)
+  } else if (slot.state === 'loaded' && slot.refresh) {
+    return slot.side.refresh(slot, now, log)
   }
   return undefined
 }
 
-function flushClient (p: Provider, slot: ClientSlot, now: number, lines: Line[], log: FastifyBaseLogger): undefined {
+function flushClient (slot: ClientSlot, now: number, out: Outgoing[], log: FastifyBaseLogger): undefined {
+  const transport = slot.side.codec.transport
   if (slot.state === 'set') {
-    lines.push([p, slot.out, slot.stamp === null ? null : slot.stamp.expires])
+    out.push([transport, slot.out, slot.stamp === null ? null : slot.stamp.expires])
   } else if (slot.state === 'cleared') {
-    if (slot.incoming) lines.push([p, null, null])
+    if (slot.incoming) out.push([transport, null, null])
   } else if (slot.state === 'loaded' && slot.refresh && slot.stamp !== null) {
     // An idle refresh re-issues the value; a failure costs the refresh, not the request.
-    const stamp = p.clock.seen(slot.stamp, now)
+    const stamp = slot.side.clock.seen(slot.stamp, now)
     try {
-      lines.push([p, slot.side.write(slot.text, stamp), stamp.expires])
+      out.push([transport, slot.side.write(slot.text, stamp), stamp.expires])
     } catch (error) {
-      log.warn({ session: p.name, err: error }, 'session idle refresh failed')
+      log.warn({ session: transport.name, err: error }, 'session idle refresh failed')
     }
   }
   return undefined
 }
 
-/** Writes a set server-side session to its storage; its header joins `lines`. */
-export async function store (p: Provider, slot: ServerSlot, now: number, lines: Line[], log: FastifyBaseLogger): Promise<void> {
-  const stamp = slot.stamp
-  // `set` and `regenerate` leave a stamp on every set session.
-  if (stamp === null) throw new TypeError(`session "${p.name}" was set without its times`)
-  lines.push([p, await slot.side.write(slot, stamp, now, log), stamp.expires])
+/**
+ * `save` of a server-side session: its change written now. Resolves the headers the response
+ * still owes for it, or null when nothing was written.
+ */
+export async function saveNow (slot: ServerSlot, writable: boolean, log: FastifyBaseLogger): Promise<Outgoing[] | null> {
+  if (slot.state === 'cleared') {
+    // The id dies now; the cookie, if it can still be expired, is expired with the response.
+    const keys = slot.stale
+    slot.stale = null
+    if (keys !== null) await slot.side.invalidate(keys, log)
+    return null
+  }
+  if (slot.state !== 'set') return null
+  if (slot.id === null && !writable) throw new FST_SESSIONS_ALREADY_SENT(slot.side.codec.name)
+  const out: Outgoing[] = []
+  await slot.side.write(slot, Date.now(), log, out)
+  slot.state = 'loaded'
+  slot.refresh = false
+  return out
 }
 
 /** Adds the session headers, and what they tell caches. */
-export function emit (reply: FastifyReply, request: CookieRequest, lines: readonly Line[], now: number, mode: CacheMode): void {
-  if (lines.length === 0) return
+export function emit (reply: FastifyReply, request: CookieRequest, out: readonly Outgoing[], now: number, mode: CacheMode): void {
+  if (out.length === 0) return
   const vary: string[] = []
-  for (const [p, value, expires] of lines) {
-    const transport = p.codec.transport
+  for (const [transport, value, expires] of out) {
     transport.write(reply, request, value, expires, now)
     if (!vary.includes(transport.vary)) vary.push(transport.vary)
   }
@@ -73,12 +82,12 @@ export function emit (reply: FastifyReply, request: CookieRequest, lines: readon
 }
 
 /** The handler read sessions the client sent: the response may be personal (see cache-headers.ts). */
-export function readHeaders (reply: FastifyReply, providers: readonly Provider[], slots: ReadonlyArray<Slot | undefined>, mode: CacheMode): void {
+export function readHeaders (reply: FastifyReply, slots: ReadonlyArray<Slot | undefined>, mode: CacheMode): void {
   const vary: string[] = []
   for (let i = 0; i < slots.length; i++) {
     const slot = slots[i]
     if (slot === undefined || !slot.read) continue
-    const name = (providers[i] as Provider).codec.transport.vary
+    const name = slot.side.codec.transport.vary
     if (!vary.includes(name)) vary.push(name)
   }
   sessionRead(reply, vary, mode)

@@ -2,10 +2,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunc
 import fp from 'fastify-plugin'
 import Type, { type Static } from 'typebox'
 import type { SessionStorage } from '../storages/storage.js'
-import { describeStorageError, kFlush, kLoad, SessionContainer } from './container.js'
+import { kFlush, kLoad, SessionContainer } from './container.js'
 import { FST_SESSIONS_DUPLICATE, FST_SESSIONS_UNKNOWN } from './errors.js'
 import { parseOptionsWithDefaults, withDefault } from './options.js'
 import { makeRegistry } from './registry.js'
+import { describeStorageError } from './server-side.js'
 import { providerOf, type InvalidReason, type Provider, type SessionProvider } from './provider.js'
 import type { Transport } from './transport.js'
 

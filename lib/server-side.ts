@@ -9,6 +9,7 @@ import { storageKey } from './identity.js'
 import { formatRecord, parseRecord, RETIRED } from './record.js'
 import { Recent } from './recent.js'
 import { ServerSlot, type InvalidReason, type Loaded } from './slot.js'
+import type { Outgoing } from './transport.js'
 
 // A server-side session: an id travels (through the transformers), the record lives in the
 // storage under a hash of the provider name and the id.
@@ -87,7 +88,7 @@ export class ServerSide {
   }
 
   /** Reads the session a transport value names; rejects only when the storage fails. */
-  async read (raw: string, now: number, log: FastifyBaseLogger): Promise<ServerLoaded | Unusable | InvalidReason> {
+  read (raw: string, now: number, log: FastifyBaseLogger): Promise<ServerLoaded | Unusable | InvalidReason> | InvalidReason {
     const id = this.codec.unwrap(raw)
     if (id === 'malformed' || id === 'bad-signature') return id
     if (!this.idPattern.test(id)) return 'malformed'
@@ -119,10 +120,13 @@ export class ServerSide {
   }
 
   /**
-   * Writes a set session (a new id when it has none) and returns the transport value of its id.
-   * Rejects with FST_SESSIONS_CONFLICT or FST_SESSIONS_STORAGE_UNAVAILABLE; the slot then is unchanged.
+   * Writes a set session (a new id when it has none); its header joins `out`. Rejects with
+   * FST_SESSIONS_CONFLICT or FST_SESSIONS_STORAGE_UNAVAILABLE, and the slot then is unchanged.
    */
-  async write (slot: ServerSlot, stamp: Stamp, now: number, log: FastifyBaseLogger): Promise<string> {
+  async write (slot: ServerSlot, now: number, log: FastifyBaseLogger, out: Outgoing[]): Promise<void> {
+    const stamp = slot.stamp
+    // `set` and `regenerate` leave a stamp on every set session.
+    if (stamp === null) throw new TypeError(`session "${this.codec.name}" was set without its times`)
     let id = slot.id
     let key = slot.key
     if (id === null || key === null) {
@@ -148,7 +152,7 @@ export class ServerSide {
       throw this.unavailable(log, 'written', error)
     }
     if (!written) throw new FST_SESSIONS_CONFLICT(this.codec.name)
-    const out = this.codec.wrap(id)
+    out.push([this.codec.transport, this.codec.wrap(id), stamp.expires])
     // What the storage now holds, for a later write of this request (after save()).
     slot.id = id
     slot.key = key
@@ -156,7 +160,6 @@ export class ServerSide {
     slot.version++
     slot.stale = null
     slot.origin = null
-    return out
   }
 
   async invalidate (keys: readonly string[], log: FastifyBaseLogger): Promise<void> {
@@ -168,7 +171,10 @@ export class ServerSide {
   }
 
   /** An idle refresh moves the storage's expiry; a failure costs the refresh, not the request. */
-  async refresh (slot: ServerSlot, stamp: Stamp, key: string, now: number, log: FastifyBaseLogger): Promise<void> {
+  async refresh (slot: ServerSlot, now: number, log: FastifyBaseLogger): Promise<void> {
+    const { stamp, key } = slot
+    // Only a session read from the storage (with its times and key) is refreshed.
+    if (stamp === null || key === null) return
     const expiresAt = this.clock.storageExpiry(stamp, now)
     try {
       if (this.storage.touch !== undefined) {

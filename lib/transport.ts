@@ -33,6 +33,9 @@ export interface Transport {
   write (reply: FastifyReply, request: CookieRequest, value: string | null, expires: number | null, now: number): void
 }
 
+/** One session header to send: its transport, the value (null: expire the client's) and the session's absolute expiry. */
+export type Outgoing = [Transport, string | null, number | null]
+
 export interface CookieAttributes {
   path: string
   domain?: string | undefined

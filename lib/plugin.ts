@@ -2,11 +2,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunc
 import fp from 'fastify-plugin'
 import Type, { type Static } from 'typebox'
 import type { SessionStorage } from '../storages/storage.js'
-import { describeStorageError, kFlush, kLoad, SessionContainer, type Registry } from './container.js'
+import { kFlush, kLoad, SessionContainer } from './container.js'
 import { FST_SESSIONS_DUPLICATE, FST_SESSIONS_UNKNOWN } from './errors.js'
-import { parseOptions } from './options.js'
-import { readCookie } from './transport.js'
+import { parseOptionsWithDefaults, withDefault } from './options.js'
+import { makeRegistry } from './registry.js'
+import { describeStorageError } from './server-side.js'
 import { providerOf, type InvalidReason, type Provider, type SessionProvider } from './provider.js'
+import type { Transport } from './transport.js'
 
 export const SessionsOptionsSchema = Type.Object({
   /** The session providers, made by cookieSession() and headerSession(). */
@@ -19,7 +21,7 @@ export const SessionsOptionsSchema = Type.Object({
    * What responses that carry session data tell caches: `'private'` (default; no shared cache
    * stores them) or `'no-store'` (no cache at all, browsers included: OWASP ASVS 5.0 14.3.2).
    */
-  cacheControl: Type.Optional(Type.Union([Type.Literal('private'), Type.Literal('no-store')], { default: 'private' })),
+  cacheControl: withDefault(Type.Union([Type.Literal('private'), Type.Literal('no-store')]), 'private'),
 }, { additionalProperties: false })
 
 export type SessionsOptions = Static<typeof SessionsOptionsSchema>
@@ -40,7 +42,7 @@ function checkUnique (providers: readonly Provider[]): void {
 
 async function sessionsPlugin (fastify: FastifyInstance, input: SessionsOptions): Promise<void> {
   const own = Object.fromEntries(Object.entries(input ?? {}).filter(([key]) => !REGISTER_KEYS.has(key)))
-  const options = parseOptions(SessionsOptionsSchema, own, 'fastify-sessions')
+  const options = parseOptionsWithDefaults(SessionsOptionsSchema, own, 'fastify-sessions')
   const providers = options.providers.map(providerOf)
   checkUnique(providers)
   for (const p of providers) {
@@ -52,41 +54,9 @@ async function sessionsPlugin (fastify: FastifyInstance, input: SessionsOptions)
     }
   }
 
-  const lookup = new Map<unknown, number>()
-  providers.forEach((p, index) => lookup.set(p, index).set(p.name, index))
-  const cookieProviders = providers.map((p, index) => [p, index] as const).filter(([p]) => p.carrier.kind === 'cookie')
-  const headerProviders = providers.flatMap((p, index) => p.carrier.kind === 'header' ? [[p.carrier.lowerName, index] as const] : [])
-  const onInvalid = options.onInvalid
-
-  // Route selections are few and fixed: resolve each config list once.
-  const selections = new WeakMap<readonly string[], readonly boolean[]>()
-  const none: readonly boolean[] = providers.map(() => false)
-
-  const registry: Registry = {
-    providers,
-    cacheControl: options.cacheControl ?? 'private',
-    lookup,
-    selection (request) {
-      const config = request.routeOptions.config?.sessions
-      if (config === undefined) return null
-      if (config === false) return none
-      let selection = selections.get(config)
-      if (selection === undefined) {
-        selection = providers.map((p) => config.includes(p.name))
-        selections.set(config, selection)
-      }
-      return selection
-    },
-    invalid (reason, request, provider) {
-      request.log.debug({ session: provider.name, reason }, 'session ignored')
-      if (onInvalid === undefined) return
-      try {
-        onInvalid(reason, request, provider)
-      } catch (error) {
-        request.log.error({ session: provider.name, err: error }, 'onInvalid threw')
-      }
-    },
-  }
+  const registry = makeRegistry(providers, options.cacheControl, options.onInvalid)
+  const lookup = registry.lookup
+  const transports = providers.map((p) => p.codec.transport)
 
   fastify.decorateRequest('sessions', null as unknown as SessionContainer)
 
@@ -104,18 +74,8 @@ async function sessionsPlugin (fastify: FastifyInstance, input: SessionsOptions)
     const headers = request.headers
     let pending: Array<Promise<void>> | undefined
     let now = 0
-    const cookieHeader = headers.cookie
-    if (cookieHeader !== undefined) {
-      for (const [p, index] of cookieProviders) {
-        const raw = readCookie(cookieHeader, p.name)
-        if (raw === undefined || raw === '') continue
-        const loading = container[kLoad](index, raw, now ||= Date.now())
-        if (loading !== undefined) (pending ??= []).push(loading)
-      }
-    }
-    for (const [name, index] of headerProviders) {
-      const value = headers[name]
-      const raw = Array.isArray(value) ? value[0] : value
+    for (let index = 0; index < transports.length; index++) {
+      const raw = (transports[index] as Transport).read(headers)
       if (raw === undefined || raw === '') continue
       const loading = container[kLoad](index, raw, now ||= Date.now())
       if (loading !== undefined) (pending ??= []).push(loading)

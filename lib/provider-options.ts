@@ -1,6 +1,7 @@
 import Type, { type Static, type TSchema } from 'typebox'
 import type { SessionStorage } from '../storages/storage.js'
 import type { SessionTransportTransformer } from '../transformers/transformer.js'
+import { withDefault, type WithDefaults } from './options.js'
 import type { SessionSerializer } from './serializer.js'
 
 // The options of cookieSession() and headerSession(), as TypeBox schemas: one declaration gives
@@ -28,25 +29,27 @@ const SerializerSchema = Type.Unsafe<SessionSerializer<unknown>>(Type.Object({
   deserialize: method,
 }))
 
-/** Whole seconds; `null` turns the clock off. */
-const Seconds = Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])
+/** Whole seconds; `null` turns the clock off. A new schema each time: withDefault sets its default. */
+function seconds (): ReturnType<typeof Type.Union<[ReturnType<typeof Type.Integer>, ReturnType<typeof Type.Null>]>> {
+  return Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])
+}
 
 export const DEFAULT_MAX_AGE = 7 * 24 * 60 * 60
 
 export const CookieOptionsSchema = Type.Object({
   /** Default `/`. */
-  path: Type.Optional(Type.String({ default: '/' })),
+  path: withDefault(Type.String(), '/'),
   domain: Type.Optional(Type.String()),
   /** Default `'auto'`: Secure when the request came over https (`true` for `__Secure-`/`__Host-` names). */
   secure: Type.Optional(Type.Union([Type.Boolean(), Type.Literal('auto')])),
   /** Default `true`. */
-  httpOnly: Type.Optional(Type.Boolean({ default: true })),
+  httpOnly: withDefault(Type.Boolean(), true),
   /** Default `'lax'`; `false` omits the attribute. */
-  sameSite: Type.Optional(Type.Union([Type.Literal('lax'), Type.Literal('strict'), Type.Literal('none'), Type.Literal(false)], { default: 'lax' })),
+  sameSite: withDefault(Type.Union([Type.Literal('lax'), Type.Literal('strict'), Type.Literal('none'), Type.Literal(false)]), 'lax'),
   /** Seconds; defaults to the provider's `maxAge`; `null` makes a browser-session cookie. */
-  maxAge: Type.Optional(Seconds),
+  maxAge: Type.Optional(seconds()),
   /** Ktor's cookie encodings; default `'uri'` (as Ktor 2.2+ writes it). */
-  encoding: Type.Optional(Type.Union([Type.Literal('uri'), Type.Literal('base64'), Type.Literal('dquotes'), Type.Literal('raw')], { default: 'uri' })),
+  encoding: withDefault(Type.Union([Type.Literal('uri'), Type.Literal('base64'), Type.Literal('dquotes'), Type.Literal('raw')]), 'uri'),
   /** Extra attributes; an empty or null value renders a bare flag (`{ Partitioned: '' }`). */
   extensions: Type.Optional(Type.Record(Type.String(), Type.Union([Type.String(), Type.Null()]))),
 }, { additionalProperties: false })
@@ -59,28 +62,28 @@ const CommonOptions = {
   /** Default: `jsonSerializer(schema)`. */
   serializer: Type.Optional(SerializerSchema),
   /** Applied in order on write, in reverse on read. */
-  transformers: Type.Optional(Type.Array(TransformerSchema)),
+  transformers: withDefault(Type.Array(TransformerSchema), []),
   /** Server-side id generator; default 256 random bits, base64url. */
   identity: Type.Optional(Type.Unsafe<() => string>(Type.Function([], Type.String()))),
   /** The form of the ids `identity` makes; presented ids of another form are refused unread. */
   idPattern: Type.Optional(Type.Unsafe<RegExp>({})),
   /** Absolute lifetime in seconds from the first `set`; default 7 days; `null`: none (server-side, or without the envelope). */
-  maxAge: Type.Optional(Seconds),
+  maxAge: withDefault(seconds(), DEFAULT_MAX_AGE),
   /**
    * The longest lifetime a session may have, enforced on every read (sessions issued before a
    * redeploy included); `set(p, value, { maxAge })` may ask up to it. Default: `maxAge`.
    */
-  maxAgeLimit: Type.Optional(Seconds),
+  maxAgeLimit: Type.Optional(seconds()),
   /** Seconds without a request carrying the session after which it expires; default `null`. */
-  idleTimeout: Type.Optional(Seconds),
+  idleTimeout: withDefault(seconds(), null),
   /**
    * Server-side: what happens when two requests change one session at once. `'last-write-wins'`
    * (default) keeps the later write; `'reject'` fails the later one with 409 FST_SESSIONS_CONFLICT
    * and needs a storage with `compareAndWrite`.
    */
-  concurrency: Type.Optional(Type.Union([Type.Literal('last-write-wins'), Type.Literal('reject')], { default: 'last-write-wins' })),
+  concurrency: withDefault(Type.Union([Type.Literal('last-write-wins'), Type.Literal('reject')]), 'last-write-wins'),
   /** Client-side only: wrap the payload with its times and provider name (default `true`). */
-  envelope: Type.Optional(Type.Boolean({ default: true })),
+  envelope: withDefault(Type.Boolean(), true),
 }
 
 export const CookieSessionOptionsSchema = Type.Object({
@@ -94,5 +97,9 @@ type Typed<O, T> = Omit<O, 'serializer'> & { serializer?: SessionSerializer<T> }
 
 export type CookieSessionOptions<T = unknown> = Typed<Static<typeof CookieSessionOptionsSchema>, T>
 export type HeaderSessionOptions<T = unknown> = Typed<Static<typeof HeaderSessionOptionsSchema>, T>
+
+/** What the factories work from: the options with their defaults filled in. */
+export type ParsedSessionOptions<T = unknown> = Typed<WithDefaults<typeof CookieSessionOptionsSchema>, T>
+export type ParsedCookieOptions = WithDefaults<typeof CookieOptionsSchema>
 
 export type { TSchema }

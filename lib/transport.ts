@@ -1,7 +1,40 @@
+import type { IncomingHttpHeaders } from 'node:http'
+import type { FastifyReply } from 'fastify'
 import { decodeCookieValue, encodeCookieValue, type CookieEncoding } from './cookie-encoding.js'
+import { readCookie } from './cookie-syntax.js'
+import { FST_SESSIONS_INVALID_PAYLOAD, FST_SESSIONS_TOO_LARGE } from './errors.js'
 
-// How a session value travels: a cookie or a header. Everything that does not change per request
-// (attribute suffixes, the clearing line) is rendered once here.
+// How a session value travels: a cookie or a header. The rest of the plugin sees only the
+// `Transport` interface; everything that does not change per request (attribute suffixes, the
+// clearing line) is rendered once, when the provider is made.
+
+/** What a transport needs of the request it answers. */
+export interface CookieRequest {
+  protocol: string
+  log: { warn: (context: object, message: string) => void }
+}
+
+/** One way for a session value to travel between client and server. */
+export interface Transport {
+  readonly kind: 'cookie' | 'header'
+  /** The cookie or header name: the provider's name. */
+  readonly name: string
+  /** What a response that depends on this session varies on. */
+  readonly vary: string
+  /** The raw value the request carries, or undefined. */
+  read (headers: IncomingHttpHeaders): string | undefined
+  /** The transport's own encoding undone, or null when the value cannot be one. */
+  decode (raw: string): string | null
+  /** The value as it travels; FST_SESSIONS_INVALID_PAYLOAD when the transport cannot carry it. */
+  encode (value: string): string
+  /** FST_SESSIONS_TOO_LARGE when a client-side value is past what clients keep. */
+  checkSize (encoded: string): void
+  /** Sends `value` (null: expires the client's) with an absolute `expires` (epoch ms) or none. */
+  write (reply: FastifyReply, request: CookieRequest, value: string | null, expires: number | null, now: number): void
+}
+
+/** One session header to send: its transport, the value (null: expire the client's) and the session's absolute expiry. */
+export type Outgoing = [Transport, string | null, number | null]
 
 export interface CookieAttributes {
   path: string
@@ -11,20 +44,19 @@ export interface CookieAttributes {
   sameSite: 'lax' | 'strict' | 'none' | false
   encoding: CookieEncoding
   extensions?: Record<string, string | null> | undefined
+  /** The cookie's own Max-Age in seconds: a number, null (browser session) or undefined (follow the session). */
+  maxAge?: number | null | undefined
+  /** The provider's maxAge in seconds, for a session with no expiry of its own. */
+  sessionMaxAge?: number | null | undefined
 }
 
 const SAME_SITE = { lax: 'Lax', strict: 'Strict', none: 'None' } as const
 const EPOCH = 'Thu, 01 Jan 1970 00:00:00 GMT'
 // Ktor's (and most browsers') ceiling for Max-Age: 2^31 - 1 seconds, about 68 years.
 const MAX_AGE_LIMIT = 2147483647
+const MAX_COOKIE_BYTES = 4096
 
-/** What a cookie needs of the request it answers. */
-export interface CookieRequest {
-  protocol: string
-  log: { warn: (context: object, message: string) => void }
-}
-
-export class CookieTransport {
+export class CookieTransport implements Transport {
   readonly kind = 'cookie'
   readonly vary = 'Cookie'
   readonly name: string
@@ -33,6 +65,8 @@ export class CookieTransport {
   // Attributes after Max-Age/Expires, in Ktor's order, without and with Secure.
   private readonly suffix: string
   private readonly secureSuffix: string
+  private readonly maxAge: number | null | undefined
+  private readonly sessionMaxAge: number | null
   private expiresAt = -1
   private expiresText = ''
   private warnedInsecure = false
@@ -41,6 +75,8 @@ export class CookieTransport {
     this.name = name
     this.secure = attributes.secure
     this.encoding = attributes.encoding
+    this.maxAge = attributes.maxAge
+    this.sessionMaxAge = attributes.sessionMaxAge ?? null
     const head = attributes.domain === undefined ? '' : '; Domain=' + attributes.domain
     const path = '; Path=' + attributes.path
     let tail = attributes.httpOnly ? '; HttpOnly' : ''
@@ -52,18 +88,47 @@ export class CookieTransport {
     this.secureSuffix = head + path + '; Secure' + tail
   }
 
+  read (headers: IncomingHttpHeaders): string | undefined {
+    const header = headers.cookie
+    return header === undefined ? undefined : readCookie(header, this.name)
+  }
+
   decode (raw: string): string | null {
     return decodeCookieValue(raw, this.encoding)
   }
 
-  /** Throws a plain Error when the encoding cannot carry the value. */
   encode (value: string): string {
-    return encodeCookieValue(value, this.encoding)
+    try {
+      return encodeCookieValue(value, this.encoding)
+    } catch (error) {
+      throw new FST_SESSIONS_INVALID_PAYLOAD(this.name, (error as Error).message)
+    }
+  }
+
+  checkSize (encoded: string): void {
+    const size = this.size(encoded)
+    if (size > MAX_COOKIE_BYTES) throw new FST_SESSIONS_TOO_LARGE(this.name, size)
   }
 
   /** What browsers count against their 4096-byte limit. */
   size (encoded: string): number {
     return this.name.length + 1 + Buffer.byteLength(encoded, 'latin1')
+  }
+
+  write (reply: FastifyReply, request: CookieRequest, value: string | null, expires: number | null, now: number): void {
+    const secure = this.secureFor(request)
+    reply.header('set-cookie', value === null ? this.clearLine(secure) : this.line(value, this.age(expires, now), now, secure))
+  }
+
+  /**
+   * The cookie's Max-Age in seconds: the session's remaining absolute lifetime, capped by the
+   * cookie's own when it has one.
+   */
+  private age (expires: number | null, now: number): number | null {
+    if (this.maxAge === null) return null
+    const remaining = expires === null ? null : Math.max(0, Math.ceil((expires - now) / 1000))
+    if (this.maxAge !== undefined) return remaining === null ? this.maxAge : Math.min(this.maxAge, remaining)
+    return remaining ?? this.sessionMaxAge
   }
 
   /**
@@ -104,7 +169,10 @@ export class CookieTransport {
   }
 }
 
-export class HeaderTransport {
+// What Node refuses in a header value (and would turn into a 500 when the response is sent).
+const NOT_HEADER_SAFE = /[^\t\x20-\x7e\x80-\xff]/
+
+export class HeaderTransport implements Transport {
   readonly kind = 'header'
   readonly name: string
   /** Node's lowercase spelling, for reading request headers. */
@@ -116,51 +184,27 @@ export class HeaderTransport {
     this.lowerName = name.toLowerCase()
     this.vary = name
   }
-}
 
-export type Transport = CookieTransport | HeaderTransport
-
-// RFC 9110 token: what cookie names and header names are made of.
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
-
-export function isToken (text: string): boolean {
-  return TOKEN.test(text)
-}
-
-/** Attribute values must not end the attribute or the header. */
-export function isAttributeValue (text: string): boolean {
-  // eslint-disable-next-line no-control-regex
-  return !/[;\x00-\x1f\x7f]/.test(text) && !/[^\x20-\x7e]/.test(text)
-}
-
-function isBlank (c: number): boolean {
-  return c === 32 || c === 9
-}
-
-/**
- * The first value of cookie `name` in a Cookie header, undecoded (the first is the most
- * specific path, RFC 6265 §5.4), or undefined. Scans for one name instead of building an object
- * of every cookie the browser sent.
- */
-export function readCookie (header: string, name: string): string | undefined {
-  const len = header.length
-  let start = 0
-  while (start < len) {
-    let end = header.indexOf(';', start)
-    if (end < 0) end = len
-    while (start < end && isBlank(header.charCodeAt(start))) start++
-    if (header.startsWith(name, start)) {
-      let eq = start + name.length
-      while (eq < end && isBlank(header.charCodeAt(eq))) eq++
-      if (eq < end && header.charCodeAt(eq) === 61) {
-        let from = eq + 1
-        let to = end
-        while (from < to && isBlank(header.charCodeAt(from))) from++
-        while (to > from && isBlank(header.charCodeAt(to - 1))) to--
-        return header.slice(from, to)
-      }
-    }
-    start = end + 1
+  read (headers: IncomingHttpHeaders): string | undefined {
+    const value = headers[this.lowerName]
+    return Array.isArray(value) ? value[0] : value
   }
-  return undefined
+
+  decode (raw: string): string {
+    return raw
+  }
+
+  encode (value: string): string {
+    if (NOT_HEADER_SAFE.test(value)) {
+      throw new FST_SESSIONS_INVALID_PAYLOAD(this.name, 'a header cannot carry control characters or characters above U+00FF; encrypt() sends base64url, or use a cookie session')
+    }
+    return value
+  }
+
+  // A header has no size limit of its own: servers and proxies set theirs.
+  checkSize (): void {}
+
+  write (reply: FastifyReply, _request: CookieRequest, value: string | null): void {
+    reply.header(this.name, value ?? '')
+  }
 }

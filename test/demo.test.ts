@@ -42,7 +42,7 @@ class Client {
     const cookie = this.cookieHeader(url)
     if (cookie !== '') headers['cookie'] = cookie
     if (form !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded'
-    const res = await this.app.inject({ method, url, headers, payload: form === undefined ? undefined : new URLSearchParams(form).toString() })
+    const res = await this.app.inject({ method, url, headers, ...(form === undefined ? {} : { payload: new URLSearchParams(form).toString() }) })
     for (const [name, { value, line }] of setCookies(res)) {
       const path = /; Path=([^;]+)/.exec(line)?.[1] ?? '/'
       if (value === '' || /Max-Age=0/.test(line)) this.jar.delete(name)

@@ -13,7 +13,7 @@ test('writes compact JSON in the schema\'s property order, as Ktor 3 writes decl
   const Nested = Type.Object({ z: Type.Object({ b: Type.Integer(), a: Type.Integer() }), list: Type.Array(Type.Object({ y: Type.Integer(), x: Type.Integer() })) })
   t.equal(jsonSerializer(Nested).serialize({ list: [{ x: 1, y: 2 }], z: { a: 1, b: 2 } }), '{"z":{"b":2,"a":1},"list":[{"y":2,"x":1}]}')
   t.equal(jsonSerializer(Type.Object({ a: Type.Integer() })).serialize({ extra: true, a: 1 } as never), '{"a":1,"extra":true}', 'undeclared properties follow the declared ones')
-  t.equal(jsonSerializer(Type.Object({ a: Type.Optional(Type.Integer()), b: Type.Integer() })).serialize({ a: undefined, b: 1 }), '{"b":1}', 'an absent optional is omitted')
+  t.equal(jsonSerializer(Type.Object({ a: Type.Optional(Type.Integer()), b: Type.Integer() })).serialize({ a: undefined, b: 1 } as never), '{"b":1}', 'an absent optional is omitted')
 })
 
 test('escapes strings as JSON.stringify does (kotlinx agrees for ASCII)', async (t) => {

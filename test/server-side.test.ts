@@ -179,7 +179,7 @@ test('idle sessions expire; a read refreshes with touch at most once per tenth o
 test('without touch, an idle refresh rewrites the same record and idle expiry is judged from it', async (t) => {
   const clock = fakeClock(t)
   const storage = new RecordingStorage()
-  storage.touch = undefined
+  delete storage.touch
   const reasons: string[] = []
   const { app } = await serverApp(t, storage, { idleTimeout: 100, maxAge: null }, (r) => reasons.push(r))
   const cookie = cookiesOf((await app.inject('/login')).headers['set-cookie'])

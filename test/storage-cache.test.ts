@@ -141,7 +141,7 @@ test('touch goes through to the inner storage and moves the cached expiry', asyn
 
 test('the cache has touch only when the inner storage has it', async (t) => {
   const inner = new RecordingStorage()
-  inner.touch = undefined
+  delete inner.touch
   t.equal(cacheStorage(inner).touch, undefined)
   t.type(cacheStorage(new RecordingStorage()).touch, 'function')
 })

@@ -1,0 +1,46 @@
+// The syntax of cookies and headers: tokens, attribute values, and the Cookie header scanner.
+
+// RFC 9110 token: what cookie names and header names are made of.
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+
+export function isToken (text: string): boolean {
+  return TOKEN.test(text)
+}
+
+/** Attribute values must not end the attribute or the header. */
+export function isAttributeValue (text: string): boolean {
+  // eslint-disable-next-line no-control-regex
+  return !/[;\x00-\x1f\x7f]/.test(text) && !/[^\x20-\x7e]/.test(text)
+}
+
+function isBlank (c: number): boolean {
+  return c === 32 || c === 9
+}
+
+/**
+ * The first value of cookie `name` in a Cookie header, undecoded (the first is the most
+ * specific path, RFC 6265 §5.4), or undefined. Scans for one name instead of building an object
+ * of every cookie the browser sent.
+ */
+export function readCookie (header: string, name: string): string | undefined {
+  const len = header.length
+  let start = 0
+  while (start < len) {
+    let end = header.indexOf(';', start)
+    if (end < 0) end = len
+    while (start < end && isBlank(header.charCodeAt(start))) start++
+    if (header.startsWith(name, start)) {
+      let eq = start + name.length
+      while (eq < end && isBlank(header.charCodeAt(eq))) eq++
+      if (eq < end && header.charCodeAt(eq) === 61) {
+        let from = eq + 1
+        let to = end
+        while (from < to && isBlank(header.charCodeAt(from))) from++
+        while (to > from && isBlank(header.charCodeAt(to - 1))) to--
+        return header.slice(from, to)
+      }
+    }
+    start = end + 1
+  }
+  return undefined
+}

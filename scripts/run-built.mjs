@@ -1,20 +1,18 @@
 #!/usr/bin/env node
 // `node scripts/run-built.mjs example/server.js [args]`: runs a compiled entry of the demo build
-// (build/, from tsconfig.demo.json: the sources, the demo and the bench; never published),
-// compiling first only when a source is newer than the last build. The compile is transpile only
-// (`tsc --noCheck`, a few seconds): `npm test` checks the types. A current build starts at once.
-import { spawnSync } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
+// (build/: the sources, the demo and the bench; never published), compiling first only when a
+// source is newer than the last build. The compile is transpile only, file by file with esbuild
+// (under a second; `tsc --noCheck` took 16 s on a loaded machine): `npm test` checks the types.
+// A current build starts at once.
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const OUT = join(ROOT, 'build')
 const STAMP = join(OUT, '.built-at')
-const CONFIG = 'tsconfig.demo.json'
 const SOURCES = ['lib', 'storages', 'transformers', 'types', 'testing', 'example', 'bench']
-const CONFIGS = ['tsconfig.json', CONFIG, 'package.json']
+const CONFIGS = ['tsconfig.json', 'package.json']
 
 /** The newest modification time of `path` (a file) or of the .ts files under it (a folder). */
 function newest (path) {
@@ -36,6 +34,32 @@ function staleReason () {
   return Number.isFinite(builtAt) && builtAt >= sources ? null : 'sources changed since the last build'
 }
 
+/** The .ts files under `path`, type tests and declarations left out. */
+function sources (path) {
+  const out = []
+  for (const entry of readdirSync(path, { withFileTypes: true })) {
+    const file = join(path, entry.name)
+    if (entry.isDirectory()) out.push(...sources(file))
+    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts') && !entry.name.endsWith('.tst.ts')) out.push(file)
+  }
+  return out
+}
+
+async function transpile () {
+  const { build } = await import('esbuild')
+  rmSync(OUT, { recursive: true, force: true })
+  await build({
+    entryPoints: SOURCES.flatMap((dir) => existsSync(join(ROOT, dir)) ? sources(join(ROOT, dir)) : []),
+    outdir: OUT,
+    outbase: ROOT,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    sourcemap: true,
+    logLevel: 'warning',
+  })
+}
+
 const [entry, ...args] = process.argv.slice(2)
 if (entry === undefined) {
   console.error('usage: node scripts/run-built.mjs <entry.js under build/> [args...]')
@@ -46,12 +70,12 @@ const reason = staleReason()
 if (reason !== null) {
   // The stamp takes the time the build started: a source saved during the build is rebuilt next time.
   const started = Date.now()
-  console.log(`building the demo into build/ (${reason}): tsc -p ${CONFIG} --noCheck ...`)
-  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
-  const result = spawnSync(process.execPath, [tsc, '-p', CONFIG, '--noCheck'], { cwd: ROOT, stdio: 'inherit' })
-  if (result.status !== 0) {
-    console.error(`the build failed (${result.error?.message ?? `exit code ${result.status}`})`)
-    process.exit(result.status ?? 1)
+  console.log(`building the demo into build/ (${reason}) ...`)
+  try {
+    await transpile()
+  } catch (err) {
+    console.error(`the build failed (${err instanceof Error ? err.message : String(err)})`)
+    process.exit(1)
   }
   writeFileSync(STAMP, String(started))
   console.log(`built in ${((Date.now() - started) / 1000).toFixed(1)} s`)

@@ -11,7 +11,7 @@ import { test, type Test } from 'tap'
 import { freePort } from './helpers/redis.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
-const COPIED = ['lib', 'storages', 'transformers', 'types', 'testing', 'example', 'bench', 'scripts', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.demo.json']
+const COPIED = ['lib', 'storages', 'transformers', 'types', 'testing', 'example', 'bench', 'scripts', 'package.json', 'package-lock.json', 'tsconfig.json']
 
 function copy (t: Test, withModules: boolean): string {
   const dir = mkdtempSync(join(tmpdir(), 'fastify-sessions-start-'))

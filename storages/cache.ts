@@ -15,7 +15,7 @@ import { LRUCache } from 'lru-cache'
 import Type, { type Static } from 'typebox'
 import { optionsError, parseOptionsWithDefaults, withDefault } from '../lib/options.js'
 import { checkExpiry, dateClock, hasExpired } from './expiry.js'
-import { hasCapability, type SessionStorage, type StorageWith, type StoredEntry, type WithCompareAndWrite, type WithReadEntry, type WithTouch } from './storage.js'
+import { hasCapability, type SessionStorage, type StorageWith, type StoredEntry, type WithCompareAndWrite, type WithTouch } from './storage.js'
 
 const LABEL = 'cacheStorage()'
 
@@ -27,11 +27,6 @@ export const CacheStorageOptionsSchema = Type.Object({
 }, { additionalProperties: false })
 
 export type CacheStorageOptions = Static<typeof CacheStorageOptionsSchema>
-
-// Declared in storage.ts; still exported here, where they were first.
-export type { StoredEntry }
-/** A storage that can tell a value's expiry on read, so a cache never keeps it longer. */
-export type SessionStorageWithExpiry = WithReadEntry
 
 /** `touch` and `compareAndWrite` are there when the inner storage has them. */
 export interface CacheStorage extends StorageWith<'close'> {

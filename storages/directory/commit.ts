@@ -2,7 +2,7 @@
 // lock folder (lock.ts). Each is one rename or one unlink, done only after the holder checked that
 // the lock is still its own; the compare-and-* ones first compare the current value under the lock.
 import { lstat, rename, unlink } from 'node:fs/promises'
-import type { StoredEntry } from '../cache.js'
+import type { StoredEntry } from '../storage.js'
 import { ignore } from './errors.js'
 import { folderOf, makeFolder, recordPath, removeFolderIfEmpty } from './files.js'
 import { acquireLock, releaseLock, stillHeld, type HeldLock } from './lock.js'

@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import type { Stats } from 'node:fs'
 import { lstat, mkdir, open, rmdir, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { StoredEntry } from '../cache.js'
+import type { StoredEntry } from '../storage.js'
 import { errorCode, ignore } from './errors.js'
 import { expired, HEADER_LENGTH, parseHeader, readHeader } from './format.js'
 

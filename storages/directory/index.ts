@@ -24,9 +24,9 @@ import { mkdirSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import Type, { type Static } from 'typebox'
 import { optionsError, parseOptions } from '../../lib/options.js'
-import { cacheStorage, type StoredEntry } from '../cache.js'
+import { cacheStorage } from '../cache.js'
 import { checkExpiry } from '../expiry.js'
-import type { SessionStorage } from '../storage.js'
+import type { SessionStorage, StoredEntry, WithReadEntry } from '../storage.js'
 import { commits } from './commit.js'
 import { errorCode } from './errors.js'
 import { recordPath, nameOf, openRecord, readRecord, writeTemp } from './files.js'
@@ -114,7 +114,7 @@ export function directoryStorage (dir: string, options?: DirectoryStorageOptions
   }
 }
 
-function fileStorage (root: string, sweepBatch: number): DirectoryStorage & { readEntry (key: string): Promise<StoredEntry | null> } {
+function fileStorage (root: string, sweepBatch: number): DirectoryStorage & WithReadEntry {
   const changes = commits(root, async (name) => await readRecord(recordPath(root, name)))
   const sweeps = sweeper(root)
 

@@ -14,24 +14,13 @@ const STAMP = join(OUT, '.built-at')
 const SOURCES = ['lib', 'storages', 'transformers', 'types', 'testing', 'example', 'bench']
 const CONFIGS = ['tsconfig.json', 'package.json']
 
-/** The newest modification time of `path` (a file) or of the .ts files under it (a folder). */
-function newest (path) {
-  const stat = statSync(path, { throwIfNoEntry: false })
-  if (stat === undefined) return 0
-  if (!stat.isDirectory()) return stat.mtimeMs
-  let time = 0
-  for (const entry of readdirSync(path, { withFileTypes: true })) {
-    if (entry.isDirectory() || entry.name.endsWith('.ts')) time = Math.max(time, newest(join(path, entry.name)))
-  }
-  return time
-}
-
 /** Why the build must run, or null when build/ is newer than every source. */
 function staleReason () {
   if (!existsSync(STAMP)) return 'no build yet'
   const builtAt = Number(readFileSync(STAMP, 'utf8'))
-  const sources = Math.max(...[...SOURCES, ...CONFIGS].map((path) => newest(join(ROOT, path))))
-  return Number.isFinite(builtAt) && builtAt >= sources ? null : 'sources changed since the last build'
+  const mtime = (file) => statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? 0
+  const newest = Math.max(...[...builtFrom(), ...CONFIGS.map((name) => join(ROOT, name))].map(mtime))
+  return Number.isFinite(builtAt) && builtAt >= newest ? null : 'sources changed since the last build'
 }
 
 /** The .ts files under `path`, type tests and declarations left out. */
@@ -45,11 +34,16 @@ function sources (path) {
   return out
 }
 
+/** What the build compiles: the .ts files of every source folder. */
+function builtFrom () {
+  return SOURCES.flatMap((dir) => existsSync(join(ROOT, dir)) ? sources(join(ROOT, dir)) : [])
+}
+
 async function transpile () {
   const { build } = await import('esbuild')
   rmSync(OUT, { recursive: true, force: true })
   await build({
-    entryPoints: SOURCES.flatMap((dir) => existsSync(join(ROOT, dir)) ? sources(join(ROOT, dir)) : []),
+    entryPoints: builtFrom(),
     outdir: OUT,
     outbase: ROOT,
     format: 'esm',

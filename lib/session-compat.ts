@@ -62,7 +62,8 @@ class CompatState {
     const current = request.sessions.get(provider) as Bag | null
     this.data = current === null ? {} : structuredClone(current)
     this.text = current === null ? '' : JSON.stringify(this.data)
-    this.proxy = new Proxy(this.methods(), this.traps())
+    // A Proxy's type is its target's; what the traps add (the payload's keys) no type can say.
+    this.proxy = new Proxy(this.methods(), this.traps()) as CompatSession
     onBeforeFlush(request, () => this.flush())
   }
 

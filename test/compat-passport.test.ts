@@ -9,6 +9,11 @@ import sessions, { cookieSession, memoryStorage, sessionCompat } from '../lib/in
 // calls request.session.get / set / regenerate, and @fastify/flash (which it registers) needs
 // the `session` decorator.
 
+// What passport's users write: @fastify/secure-session's types describe request.session.
+declare module '@fastify/secure-session' {
+  interface SessionData { visits: number }
+}
+
 const USERS = new Map([['ada', { id: 'u1', name: 'ada', password: 'lovelace' }]])
 
 async function passportApp (t: Test) {

@@ -14,16 +14,20 @@ export const MAX_SECONDS = 10 * 365 * 24 * 60 * 60
 
 interface Lifetimes {
   maxAge?: number | null
+  maxAgeLimit?: number | null
   idleTimeout?: number | null
   cookie?: { maxAge?: number | null }
 }
 
 export function checkLifetimes (options: Lifetimes, label: string): void {
-  for (const [option, value] of [['maxAge', options.maxAge], ['idleTimeout', options.idleTimeout], ['cookie.maxAge', options.cookie?.maxAge]] as const) {
-    if (typeof value === 'number' && value > MAX_SECONDS) {
-      throw optionsError(label, `${option} is in seconds: ${value} s is over ${Math.floor(value / (365 * 86400))} years, more than the 10 (${MAX_SECONDS} s) allowed; was it milliseconds?`)
-    }
+  for (const [option, value] of [['maxAge', options.maxAge], ['maxAgeLimit', options.maxAgeLimit], ['idleTimeout', options.idleTimeout], ['cookie.maxAge', options.cookie?.maxAge]] as const) {
+    if (typeof value === 'number' && value > MAX_SECONDS) throw optionsError(label, tooLong(option, value))
   }
+}
+
+/** What a lifetime over ten years is told: almost surely milliseconds given by habit. */
+export function tooLong (option: string, value: number): string {
+  return `${option} is in seconds, not milliseconds: ${value} s is over ${Math.floor(value / (365 * 86400))} years, more than the 10 (${MAX_SECONDS} s) allowed; for ${Math.round(value / 1000)} s write ${option}: ${Math.round(value / 1000)}`
 }
 
 // Response headers a session header would clash with: framing, hop-by-hop, redirection, cookies,

@@ -137,7 +137,7 @@ export function checkCommon (options: CommonChecked, label: string): void {
 }
 
 // Attributes the plugin writes itself: an extension of the same name would give the browser two.
-const WRITTEN_ATTRIBUTES = new Set(['path', 'domain', 'secure', 'httponly', 'samesite', 'max-age', 'expires'])
+const WRITTEN_ATTRIBUTES = new Set(['path', 'domain', 'secure', 'httponly', 'samesite', 'max-age', 'expires', 'partitioned', 'priority'])
 
 /** The checked cookie attributes; the cookie's Max-Age follows the session's `maxAge` (seconds) unless set. */
 export function cookieAttributes (name: string, cookie: ParsedCookieOptions, sessionMaxAge: number | null, label: string): CookieAttributes {
@@ -162,6 +162,9 @@ export function cookieAttributes (name: string, cookie: ParsedCookieOptions, ses
   if (cookie.sameSite === 'none' && secure === false) {
     throw optionsError(label, 'browsers refuse SameSite=None without Secure: set cookie.secure to true or \'auto\'')
   }
+  if (cookie.partitioned === true && secure !== true) {
+    throw optionsError(label, 'browsers refuse a Partitioned cookie without Secure: set cookie.secure to true with cookie.partitioned')
+  }
   for (const [key, value] of Object.entries(cookie.extensions ?? {})) {
     if (!isToken(key) || (value !== null && !isAttributeValue(value))) {
       throw optionsError(label, `cookie.extensions.${key} is not a valid cookie attribute`)
@@ -178,6 +181,8 @@ export function cookieAttributes (name: string, cookie: ParsedCookieOptions, ses
     sameSite: cookie.sameSite,
     encoding: cookie.encoding,
     extensions: cookie.extensions,
+    partitioned: cookie.partitioned === true,
+    priority: cookie.priority,
     maxAge: cookie.maxAge,
     sessionMaxAge,
   }

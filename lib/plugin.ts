@@ -49,14 +49,7 @@ async function sessionsPlugin (fastify: FastifyInstance, input: SessionsOptions)
   const options = parseOptionsWithDefaults(SessionsOptionsSchema, own, 'fastify-sessions')
   const providers = options.providers.map(providerOf)
   checkUnique(providers)
-  for (const p of providers) {
-    if (!p.serverSide && p.transformers.length === 0) {
-      fastify.log.warn({ session: p.name }, `session "${p.name}" is client-side with no transformer: clients can read and change it; add messageAuthentication() or encrypt()`)
-    }
-    for (const transformer of p.transformers) {
-      for (const warning of transformer.warnings ?? []) fastify.log.warn({ session: p.name }, warning)
-    }
-  }
+  warnAbout(fastify, providers)
 
   const registry = makeRegistry(providers, options.cacheControl, options.onInvalid)
   const lookup = registry.lookup
@@ -107,18 +100,31 @@ async function sessionsPlugin (fastify: FastifyInstance, input: SessionsOptions)
   fastify.addHook('onRequest', onRequest)
   fastify.addHook('onSend', onSend)
 
-  fastify.addHook('onClose', async () => {
-    const storages = new Set<SessionStorage>()
-    for (const p of providers) if (p.storage !== undefined) storages.add(p.storage)
-    // Every storage is closed, whatever another one's close() does; a failure is logged.
-    await Promise.all([...storages].map(async (storage) => {
-      try {
-        await storage.close?.()
-      } catch (error) {
-        fastify.log.error({ storageError: describeStorageError(error) }, 'session storage failed to close')
-      }
-    }))
-  })
+  fastify.addHook('onClose', async () => closeStorages(fastify, providers))
+}
+
+function warnAbout (fastify: FastifyInstance, providers: readonly Provider[]): void {
+  for (const p of providers) {
+    if (!p.serverSide && p.transformers.length === 0) {
+      fastify.log.warn({ session: p.name }, `session "${p.name}" is client-side with no transformer: clients can read and change it; add messageAuthentication() or encrypt()`)
+    }
+    for (const transformer of p.transformers) {
+      for (const warning of transformer.warnings ?? []) fastify.log.warn({ session: p.name }, warning)
+    }
+  }
+}
+
+async function closeStorages (fastify: FastifyInstance, providers: readonly Provider[]): Promise<void> {
+  const storages = new Set<SessionStorage>()
+  for (const p of providers) if (p.storage !== undefined) storages.add(p.storage)
+  // Every storage is closed, whatever another one's close() does; a failure is logged.
+  await Promise.all([...storages].map(async (storage) => {
+    try {
+      await storage.close?.()
+    } catch (error) {
+      fastify.log.error({ storageError: describeStorageError(error) }, 'session storage failed to close')
+    }
+  }))
 }
 
 /**

@@ -8,7 +8,6 @@ import { KEY_HEX } from './helpers/app.js'
 // @fastify/flash, unchanged, over sessionCompat: request.flash() stores in request.session,
 // reply.flash() reads and removes. Server-side and client-side providers alike.
 
-
 const providers: Record<string, () => SessionProvider<Record<string, unknown>>> = {
   'server-side': () => cookieSession('sessionId', Type.Record(Type.String(), Type.Unknown()), { storage: memoryStorage() }),
   'client-side': () => cookieSession('sessionId', Type.Record(Type.String(), Type.Unknown()), { transformers: [messageAuthentication({ key: hex(KEY_HEX) })] }),

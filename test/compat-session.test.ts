@@ -7,10 +7,10 @@ import sessions, { cookieSession, memoryStorage, sessionCompat, type CompatSessi
 // @fastify/secure-session's declarations, which passport and flash bring in).
 
 const Profile = Type.Object({ visits: Type.Optional(Type.Integer()), theme: Type.Optional(Type.String()), cart: Type.Optional(Type.Array(Type.String())) })
-type Profile = Static<typeof Profile>
+type ProfileData = Static<typeof Profile>
 
 declare module 'fastify' {
-  interface FastifyRequest { bag: CompatSession<Profile> }
+  interface FastifyRequest { bag: CompatSession<ProfileData> }
 }
 
 async function compatApp (t: Test) {

@@ -10,11 +10,11 @@ import { fakeClock, KEY_HEX } from './helpers/app.js'
 // what a response set, both through the provider's own pipeline.
 
 const Login = Type.Object({ username: Type.String(), count: Type.Integer() })
-type Login = { username: string, count: number }
+type LoginData = { username: string, count: number }
 const vectors = (JSON.parse(readFileSync(new URL('./fixtures/ktor-vectors.json', import.meta.url), 'utf8')) as { vectors: Array<Record<string, string>> }).vectors
 const vector = (id: string): Record<string, string> => vectors.find((v) => v.id === id) as Record<string, string>
 
-async function appFor (t: Test, provider: SessionProvider<Login>) {
+async function appFor (t: Test, provider: SessionProvider<LoginData>) {
   const app = Fastify()
   await app.register(sessions, { providers: [provider] })
   app.get('/me', async (request) => ({ session: request.sessions.get(provider) }))
@@ -23,7 +23,7 @@ async function appFor (t: Test, provider: SessionProvider<Login>) {
   return app
 }
 
-const makers: Record<string, () => SessionProvider<Login>> = {
+const makers: Record<string, () => SessionProvider<LoginData>> = {
   'server-side': () => cookieSession('LOGIN', Login, { storage: memoryStorage() }),
   'client-side': () => cookieSession('LOGIN', Login, { transformers: [messageAuthentication({ key: hex(KEY_HEX) })] }),
 }
@@ -66,8 +66,8 @@ for (const [mode, make] of Object.entries(makers)) {
 }
 
 test('sessionCookie refuses a payload the schema refuses', async (t) => {
-  const login = makers['server-side']?.() as SessionProvider<Login>
-  await t.rejects(sessionCookie(login, { username: 'ada' } as Login), { code: 'FST_SESSIONS_INVALID_PAYLOAD' })
+  const login = makers['server-side']?.() as SessionProvider<LoginData>
+  await t.rejects(sessionCookie(login, { username: 'ada' } as LoginData), { code: 'FST_SESSIONS_INVALID_PAYLOAD' })
 })
 
 test('Ktor formats: sessionCookie writes Ktor\'s value byte for byte, readSession reads Ktor\'s line', async (t) => {

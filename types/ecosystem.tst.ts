@@ -8,11 +8,11 @@ import sessions, {
 import { readSession, sessionCookie, sessionValue, type NamedCookie } from 'fastify-sessions/testing'
 
 const Profile = Type.Object({ theme: Type.Optional(Type.String()), visits: Type.Optional(Type.Integer()) })
-type Profile = { theme?: string, visits?: number }
+type ProfileData = { theme?: string, visits?: number }
 const main = cookieSession('sessionId', Profile, { storage: memoryStorage() })
 
 declare module 'fastify' {
-  interface FastifyRequest { profile: CompatSession<Profile> }
+  interface FastifyRequest { profile: CompatSession<ProfileData> }
 }
 
 test('sessionCompat registers with a provider and an optional decorator name', async () => {
@@ -24,7 +24,7 @@ test('sessionCompat registers with a provider and an optional decorator name', a
 })
 
 test('CompatSession: get and set are typed by the payload, the methods by the peer plugins\' calls', () => {
-  const session = {} as CompatSession<Profile>
+  const session = {} as CompatSession<ProfileData>
   expect(session.get('theme')).type.toBe<string | undefined>()
   expect(session.set('visits', 2)).type.toBe<void>()
   expect(session.set('visits', undefined)).type.toBe<void>()
@@ -35,7 +35,7 @@ test('CompatSession: get and set are typed by the payload, the methods by the pe
   expect(session.touch()).type.toBe<void>()
   expect(session.options({ maxAge: 3600 })).type.toBe<void>()
   expect(session.sessionId).type.toBe<string | null>()
-  expect(session.data()).type.toBe<Partial<Profile>>()
+  expect(session.data()).type.toBe<Partial<ProfileData>>()
   expect(session.save()).type.toBe<Promise<void>>()
   expect(session.anything).type.toBe<unknown>()
 })

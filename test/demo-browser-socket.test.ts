@@ -70,7 +70,7 @@ if (!existsSync(CHROMIUM)) {
     t.equal(await text('#state'), 'connected')
     for (const expected of ['1', '2', '3']) {
       await page.click('#send')
-      await page.waitForFunction((n) => document.getElementById('messages')?.textContent === n, expected)
+      await page.waitForFunction(`document.getElementById('messages')?.textContent === '${expected}'`)
     }
     t.equal(await text('#messages'), '3', 'three messages counted')
     await page.reload()

@@ -4,7 +4,9 @@ import { existsSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { test } from 'tap'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { buildDemo } from '../example/app.js'
+import { buildDemo, LoginSession, REMEMBER_ME } from '../example/app.js'
+import { cookieSession, directoryStorage } from '../lib/index.js'
+import { readSession, sessionCookie } from '../testing/index.js'
 import type { DemoKeys } from '../example/keys.js'
 
 const CHROMIUM = '/usr/bin/chromium'
@@ -25,7 +27,8 @@ if (!existsSync(CHROMIUM)) {
 } else {
   test('remember me and the WebSocket in a real browser', async (t) => {
     const { chromium } = await import('playwright-core')
-    const app = await buildDemo({ sessionsDir: t.testdir(), keys: KEYS })
+    const dir = t.testdir()
+    const app = await buildDemo({ sessionsDir: dir, keys: KEYS })
     await app.listen({ port: 0, host: '127.0.0.1' })
     const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
     t.teardown(() => app.close())
@@ -78,5 +81,17 @@ if (!existsSync(CHROMIUM)) {
     await page.goto(base + '/')
     t.match(await page.textContent('.card'), 'Messages sent on the WebSocket page: 3')
     t.ok(Math.abs(await lifetime() - 30 * DAY) < 120, 'the remembered lifetime is kept')
+
+    // The test kit beside Playwright: the same provider over the same directory reads the
+    // browser's storageState, and a minted cookie logs another browser in.
+    const login = cookieSession('LOGIN_SESSION', LoginSession, { storage: directoryStorage(dir), maxAgeLimit: REMEMBER_ME })
+    t.same(await readSession(login, (await context.storageState()).cookies), { username: 'Ada', count: 2, messages: 3 }, 'readSession reads storageState cookies')
+    const other = await browser.newContext()
+    const [name, value] = (await sessionCookie(login, { username: 'Grace', count: 0 })).split(/=(.*)/s) as [string, string]
+    await other.addCookies([{ name, value, url: base }])
+    const second = await other.newPage()
+    await second.goto(base + '/')
+    t.match(await second.textContent('h1'), 'Hello, Grace', 'a cookie from sessionCookie logs a browser in')
+    await other.close()
   })
 }

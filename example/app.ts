@@ -8,6 +8,7 @@ import sessions, {
 import { DEMO_BAD_REQUEST, DEMO_NO_SESSION, errorPages } from './errors.js'
 import { html, page, type Html, type Theme } from './html.js'
 import { loadKeys, type DemoKeys } from './keys.js'
+import { socketDemo } from './socket.js'
 
 // The demo application: every use case of Ktor's Sessions pages, on fastify-sessions.
 //   LOGIN_SESSION     server-side (directory, or Redis with REDIS_URL), cookie, regenerate on login,
@@ -19,7 +20,12 @@ import { loadKeys, type DemoKeys } from './keys.js'
 export const LoginSession = Type.Object({
   username: Type.String({ minLength: 1, maxLength: 40 }),
   count: Type.Integer({ minimum: 0 }),
+  /** Messages sent on the WebSocket page (example/socket.ts). */
+  messages: Type.Optional(Type.Integer({ minimum: 0 })),
 })
+
+/** "Remember me": a login that lasts 30 days instead of the default 7. */
+export const REMEMBER_ME = 30 * 24 * 60 * 60
 
 export const Cart = Type.Object({
   items: Type.Array(Type.String({ maxLength: 20 }), { maxItems: 50 }),
@@ -76,6 +82,7 @@ export async function buildDemo (options: DemoOptions = {}): Promise<FastifyInst
 
   const login = cookieSession('LOGIN_SESSION', LoginSession, {
     storage: loginStorage,
+    maxAgeLimit: REMEMBER_ME,
     cookie: { path: '/' },
   })
   const cart = cookieSession('SESSION_CART', Cart, {
@@ -152,6 +159,7 @@ export async function buildDemo (options: DemoOptions = {}): Promise<FastifyInst
   <p>Log in with any name. The session lives on the server (<code>${storageLabel}</code>); the <code>LOGIN_SESSION</code> cookie only holds a random id.</p>
   <form method="post" action="/login">
     <label>Name <input type="text" name="username" id="username" required maxlength="40" autocomplete="username"></label>
+    <label><input type="checkbox" name="remember" id="remember"> Remember me for 30 days</label>
     <button type="submit" id="login">Log in</button>
   </form>
 </div>`)
@@ -165,6 +173,7 @@ export async function buildDemo (options: DemoOptions = {}): Promise<FastifyInst
   <p>Visits to this page in this session:</p>
   <p class="big" id="count">${next.count}</p>
   <p class="muted">Each visit reads the session and sets <code>{ ...s, count: s.count + 1 }</code>. Reload to see it grow.</p>
+  <p class="muted">Messages sent on the <a href="/socket" id="socket-link">WebSocket page</a>: ${next.messages ?? 0}.</p>
   <form method="post" action="/logout"><button type="submit" id="logout" class="secondary">Log out</button></form>
 </div>`)
   })
@@ -172,7 +181,7 @@ export async function buildDemo (options: DemoOptions = {}): Promise<FastifyInst
   app.post('/login', async (request, reply) => {
     const username = field(request, 'username')
     if (!USERNAME.test(username)) throw new DEMO_BAD_REQUEST(NAME_RULE)
-    request.sessions.set(login, { username, count: 0 })
+    request.sessions.set(login, { username, count: 0 }, field(request, 'remember') === 'on' ? { maxAge: REMEMBER_ME } : undefined)
     // Against session fixation: whatever id the visitor came with, the logged-in session gets a new one.
     request.sessions.regenerate(login)
     return reply.redirect('/', 303)
@@ -323,6 +332,8 @@ curl -si -X POST -H 'X-Api-Session: &lt;id&gt;' ${request.protocol}://${request.
     request.sessions.clear(api)
     return { ok: true }
   })
+
+  await socketDemo(app, login, send)
 
   return app
 }

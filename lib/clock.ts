@@ -1,5 +1,6 @@
 import type { Stamp } from './envelope.js'
 import { FST_SESSIONS_INVALID_PAYLOAD } from './errors.js'
+import { MAX_SECONDS, tooLong } from './option-checks.js'
 
 // The clock rules of one provider, in one place: the absolute lifetime (maxAge, capped by
 // maxAgeLimit, or a session's own maxAge), the idle timeout, and when an idle refresh is due.
@@ -58,6 +59,7 @@ export class Clock {
     if (!Number.isInteger(maxAge) || maxAge < 1) {
       throw new FST_SESSIONS_INVALID_PAYLOAD(this.name, 'maxAge must be a whole number of seconds, at least 1')
     }
+    if (maxAge > MAX_SECONDS) throw new FST_SESSIONS_INVALID_PAYLOAD(this.name, tooLong('maxAge', maxAge))
     if (this.maxAgeLimit !== null && maxAge * 1000 > this.maxAgeLimit) {
       throw new FST_SESSIONS_INVALID_PAYLOAD(this.name, `maxAge ${maxAge} is above the provider's maxAgeLimit (${this.maxAgeLimit / 1000}); raise maxAgeLimit to allow it`)
     }

@@ -71,7 +71,7 @@ export class SessionContainer {
    */
   set<P extends ProviderRef> (provider: P, value: Payload<P>, options?: SetOptions): void {
     const index = this.#index(provider)
-    const p = this.#writable(index)
+    const p = this.#changeable(index)
     const slot = this.#slot(index)
     const text = p.codec.serialize(value)
     let stamp = p.clock.stamp(slot.current ? slot.stamp : null, Date.now())
@@ -83,7 +83,7 @@ export class SessionContainer {
   /** Removes the session: the cookie is expired and, server-side, the stored entry invalidated. */
   clear (provider: ProviderRef): void {
     const index = this.#index(provider)
-    this.#writable(index)
+    this.#changeable(index)
     this.#slot(index).clear()
     this.#changed()
   }
@@ -193,6 +193,16 @@ export class SessionContainer {
     const p = this.#registry.providers[index] as Provider
     if (!this.#isWritable()) throw new FST_SESSIONS_ALREADY_SENT(p.name)
     return p
+  }
+
+  /**
+   * `#writable`, or, once the response has started (a WebSocket handler, a hijacked reply), a
+   * server-side session whose id the client holds: its change reaches the storage through save().
+   */
+  #changeable (index: number): Provider {
+    const slot = this.#slots[index]
+    if (slot?.kind === 'server' && slot.id !== null) return this.#registry.providers[index] as Provider
+    return this.#writable(index)
   }
 
   #slot (index: number): Slot {

@@ -14,6 +14,10 @@ export type { CookieOptions, CookieSessionOptions, HeaderSessionOptions } from '
 export type { SessionContainer, ProviderRef, SetOptions } from './container.js'
 export type { CookieEncoding } from './cookie-encoding.js'
 
+// request.session for the plugins that expect one (passport, flash, csrf-protection)
+export { sessionCompat } from './session-compat.js'
+export type { CompatSession, SessionCompatOptions } from './session-compat.js'
+
 // Serializers
 export { jsonSerializer } from './serializer.js'
 export type { SessionSerializer } from './serializer.js'

@@ -14,16 +14,20 @@ export const MAX_SECONDS = 10 * 365 * 24 * 60 * 60
 
 interface Lifetimes {
   maxAge?: number | null
+  maxAgeLimit?: number | null
   idleTimeout?: number | null
   cookie?: { maxAge?: number | null }
 }
 
 export function checkLifetimes (options: Lifetimes, label: string): void {
-  for (const [option, value] of [['maxAge', options.maxAge], ['idleTimeout', options.idleTimeout], ['cookie.maxAge', options.cookie?.maxAge]] as const) {
-    if (typeof value === 'number' && value > MAX_SECONDS) {
-      throw optionsError(label, `${option} is in seconds: ${value} s is over ${Math.floor(value / (365 * 86400))} years, more than the 10 (${MAX_SECONDS} s) allowed; was it milliseconds?`)
-    }
+  for (const [option, value] of [['maxAge', options.maxAge], ['maxAgeLimit', options.maxAgeLimit], ['idleTimeout', options.idleTimeout], ['cookie.maxAge', options.cookie?.maxAge]] as const) {
+    if (typeof value === 'number' && value > MAX_SECONDS) throw optionsError(label, tooLong(option, value))
   }
+}
+
+/** What a lifetime over ten years is told: almost surely milliseconds given by habit. */
+export function tooLong (option: string, value: number): string {
+  return `${option} is in seconds, not milliseconds: ${value} s is over ${Math.floor(value / (365 * 86400))} years, more than the 10 (${MAX_SECONDS} s) allowed; for ${Math.round(value / 1000)} s write ${option}: ${Math.round(value / 1000)}`
 }
 
 // Response headers a session header would clash with: framing, hop-by-hop, redirection, cookies,
@@ -133,7 +137,7 @@ export function checkCommon (options: CommonChecked, label: string): void {
 }
 
 // Attributes the plugin writes itself: an extension of the same name would give the browser two.
-const WRITTEN_ATTRIBUTES = new Set(['path', 'domain', 'secure', 'httponly', 'samesite', 'max-age', 'expires'])
+const WRITTEN_ATTRIBUTES = new Set(['path', 'domain', 'secure', 'httponly', 'samesite', 'max-age', 'expires', 'partitioned', 'priority'])
 
 /** The checked cookie attributes; the cookie's Max-Age follows the session's `maxAge` (seconds) unless set. */
 export function cookieAttributes (name: string, cookie: ParsedCookieOptions, sessionMaxAge: number | null, label: string): CookieAttributes {
@@ -158,6 +162,9 @@ export function cookieAttributes (name: string, cookie: ParsedCookieOptions, ses
   if (cookie.sameSite === 'none' && secure === false) {
     throw optionsError(label, 'browsers refuse SameSite=None without Secure: set cookie.secure to true or \'auto\'')
   }
+  if (cookie.partitioned === true && secure !== true) {
+    throw optionsError(label, 'browsers refuse a Partitioned cookie without Secure: set cookie.secure to true with cookie.partitioned')
+  }
   for (const [key, value] of Object.entries(cookie.extensions ?? {})) {
     if (!isToken(key) || (value !== null && !isAttributeValue(value))) {
       throw optionsError(label, `cookie.extensions.${key} is not a valid cookie attribute`)
@@ -174,6 +181,8 @@ export function cookieAttributes (name: string, cookie: ParsedCookieOptions, ses
     sameSite: cookie.sameSite,
     encoding: cookie.encoding,
     extensions: cookie.extensions,
+    partitioned: cookie.partitioned === true,
+    priority: cookie.priority,
     maxAge: cookie.maxAge,
     sessionMaxAge,
   }

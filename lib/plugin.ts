@@ -3,12 +3,13 @@ import fp from 'fastify-plugin'
 import Type, { type Static } from 'typebox'
 import type { SessionStorage } from '../storages/storage.js'
 import { kFlush, kLoad, SessionContainer } from './container.js'
-import { FST_SESSIONS_DUPLICATE, FST_SESSIONS_UNKNOWN } from './errors.js'
+import { FST_SESSIONS_DUPLICATE, FST_SESSIONS_OPTIONS, FST_SESSIONS_UNKNOWN } from './errors.js'
 import { parseOptionsWithDefaults, withDefault } from './options.js'
 import { makeRegistry } from './registry.js'
 import { describeStorageError } from './server-side.js'
 import { providerOf, type InvalidReason, type Provider, type SessionProvider } from './provider.js'
 import type { Transport } from './transport.js'
+import { beforeFlush, containerOf, decorateSessions } from './request-state.js'
 
 export const SessionsOptionsSchema = Type.Object({
   /** The session providers, made by cookieSession() and headerSession(). */
@@ -41,24 +42,20 @@ function checkUnique (providers: readonly Provider[]): void {
 }
 
 async function sessionsPlugin (fastify: FastifyInstance, input: SessionsOptions): Promise<void> {
+  if (fastify.hasRequestDecorator('sessions')) {
+    throw new FST_SESSIONS_OPTIONS('fastify-sessions is registered twice (here, or in a parent context): register it once, with every provider in its providers list')
+  }
   const own = Object.fromEntries(Object.entries(input ?? {}).filter(([key]) => !REGISTER_KEYS.has(key)))
   const options = parseOptionsWithDefaults(SessionsOptionsSchema, own, 'fastify-sessions')
   const providers = options.providers.map(providerOf)
   checkUnique(providers)
-  for (const p of providers) {
-    if (!p.serverSide && p.transformers.length === 0) {
-      fastify.log.warn({ session: p.name }, `session "${p.name}" is client-side with no transformer: clients can read and change it; add messageAuthentication() or encrypt()`)
-    }
-    for (const transformer of p.transformers) {
-      for (const warning of transformer.warnings ?? []) fastify.log.warn({ session: p.name }, warning)
-    }
-  }
+  warnAbout(fastify, providers)
 
   const registry = makeRegistry(providers, options.cacheControl, options.onInvalid)
   const lookup = registry.lookup
   const transports = providers.map((p) => p.codec.transport)
 
-  fastify.decorateRequest('sessions', null as unknown as SessionContainer)
+  decorateSessions(fastify)
 
   fastify.addHook('onRoute', (route) => {
     const selected = route.config?.sessions
@@ -87,7 +84,15 @@ async function sessionsPlugin (fastify: FastifyInstance, input: SessionsOptions)
   }
 
   const onSend: onSendHookHandler = function (request, _reply, payload, next) {
-    const writing = request.sessions?.[kFlush]()
+    const container = containerOf(request)
+    if (container === null) return next(null, payload)
+    let writing: Promise<void> | undefined
+    try {
+      beforeFlush(request)
+      writing = container[kFlush]()
+    } catch (error) {
+      return next(error as Error)
+    }
     if (writing === undefined) return next(null, payload)
     writing.then(() => resume(request, () => next(null, payload), next), (error: Error) => resume(request, () => next(error), next))
   }
@@ -95,18 +100,31 @@ async function sessionsPlugin (fastify: FastifyInstance, input: SessionsOptions)
   fastify.addHook('onRequest', onRequest)
   fastify.addHook('onSend', onSend)
 
-  fastify.addHook('onClose', async () => {
-    const storages = new Set<SessionStorage>()
-    for (const p of providers) if (p.storage !== undefined) storages.add(p.storage)
-    // Every storage is closed, whatever another one's close() does; a failure is logged.
-    await Promise.all([...storages].map(async (storage) => {
-      try {
-        await storage.close?.()
-      } catch (error) {
-        fastify.log.error({ storageError: describeStorageError(error) }, 'session storage failed to close')
-      }
-    }))
-  })
+  fastify.addHook('onClose', async () => closeStorages(fastify, providers))
+}
+
+function warnAbout (fastify: FastifyInstance, providers: readonly Provider[]): void {
+  for (const p of providers) {
+    if (!p.serverSide && p.transformers.length === 0) {
+      fastify.log.warn({ session: p.name }, `session "${p.name}" is client-side with no transformer: clients can read and change it; add messageAuthentication() or encrypt()`)
+    }
+    for (const transformer of p.transformers) {
+      for (const warning of transformer.warnings ?? []) fastify.log.warn({ session: p.name }, warning)
+    }
+  }
+}
+
+async function closeStorages (fastify: FastifyInstance, providers: readonly Provider[]): Promise<void> {
+  const storages = new Set<SessionStorage>()
+  for (const p of providers) if (p.storage !== undefined) storages.add(p.storage)
+  // Every storage is closed, whatever another one's close() does; a failure is logged.
+  await Promise.all([...storages].map(async (storage) => {
+    try {
+      await storage.close?.()
+    } catch (error) {
+      fastify.log.error({ storageError: describeStorageError(error) }, 'session storage failed to close')
+    }
+  }))
 }
 
 /**

@@ -50,6 +50,10 @@ export const CookieOptionsSchema = Type.Object({
   maxAge: Type.Optional(seconds()),
   /** Ktor's cookie encodings; default `'uri'` (as Ktor 2.2+ writes it). */
   encoding: withDefault(Type.Union([Type.Literal('uri'), Type.Literal('base64'), Type.Literal('dquotes'), Type.Literal('raw')]), 'uri'),
+  /** CHIPS: the cookie is kept per top-level site (`Partitioned`); needs `secure: true`. */
+  partitioned: Type.Optional(Type.Boolean()),
+  /** Chrome's `Priority` attribute: which cookies go last when a site has too many. */
+  priority: Type.Optional(Type.Union([Type.Literal('low'), Type.Literal('medium'), Type.Literal('high')])),
   /** Extra attributes; an empty or null value renders a bare flag (`{ Partitioned: '' }`). */
   extensions: Type.Optional(Type.Record(Type.String(), Type.Union([Type.String(), Type.Null()]))),
 }, { additionalProperties: false })

@@ -44,6 +44,8 @@ export interface CookieAttributes {
   sameSite: 'lax' | 'strict' | 'none' | false
   encoding: CookieEncoding
   extensions?: Record<string, string | null> | undefined
+  partitioned?: boolean | undefined
+  priority?: 'low' | 'medium' | 'high' | undefined
   /** The cookie's own Max-Age in seconds: a number, null (browser session) or undefined (follow the session). */
   maxAge?: number | null | undefined
   /** The provider's maxAge in seconds, for a session with no expiry of its own. */
@@ -51,6 +53,7 @@ export interface CookieAttributes {
 }
 
 const SAME_SITE = { lax: 'Lax', strict: 'Strict', none: 'None' } as const
+const PRIORITY = { low: 'Low', medium: 'Medium', high: 'High' } as const
 const EPOCH = 'Thu, 01 Jan 1970 00:00:00 GMT'
 // Ktor's (and most browsers') ceiling for Max-Age: 2^31 - 1 seconds, about 68 years.
 const MAX_AGE_LIMIT = 2147483647
@@ -81,6 +84,8 @@ export class CookieTransport implements Transport {
     const path = '; Path=' + attributes.path
     let tail = attributes.httpOnly ? '; HttpOnly' : ''
     if (attributes.sameSite !== false) tail += '; SameSite=' + SAME_SITE[attributes.sameSite]
+    if (attributes.partitioned === true) tail += '; Partitioned'
+    if (attributes.priority !== undefined) tail += '; Priority=' + PRIORITY[attributes.priority]
     for (const [key, value] of Object.entries(attributes.extensions ?? {})) {
       tail += value === null || value === '' ? '; ' + key : '; ' + key + '=' + value
     }

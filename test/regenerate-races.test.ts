@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { test, type Test } from 'tap'
 import Type from 'typebox'
 import { cookieSession, directoryStorage, memoryStorage, redisStorage, type SessionStorage } from '../lib/index.js'
+import { sessionCookie } from '../testing/index.js'
 import { buildApp, cookiesOf, setCookies } from './helpers/app.js'
 import { redisSkip, startRedis } from './helpers/redis.js'
 
@@ -28,7 +29,6 @@ async function raceApp (t: Test, storage: SessionStorage, concurrency: 'last-wri
   const app = await buildApp(t, [login])
   let arrived: (() => void) | undefined
   app.addHook('preParsing', async (request) => { if (request.url.startsWith('/act')) arrived?.() })
-  app.post('/login', async (request) => { request.sessions.set(login, { user: 'alice', n: 0 }); return 'ok' })
   app.post('/logout', async (request) => { request.sessions.clear(login); return 'bye' })
   app.post('/change', async (request) => { request.sessions.set(login, { user: 'alice', n: 100 }); return 'ok' })
   app.get('/read', async (request) => ({ s: request.sessions.get(login) }))
@@ -84,11 +84,11 @@ async function raceApp (t: Test, storage: SessionStorage, concurrency: 'last-wri
     fetch(base + path, { method: 'POST', headers: cookie === '' ? {} : { cookie } })
   const read = async (cookie: string): Promise<unknown> =>
     (await (await fetch(`${base}/read`, { headers: { cookie } })).json() as { s: unknown }).s
-  return { slow, post, read }
+  return { slow, post, read, login }
 }
 
 async function loggedIn (app: Awaited<ReturnType<typeof raceApp>>): Promise<string> {
-  return cookiesOf((await app.post('/login')).headers.getSetCookie())
+  return sessionCookie(app.login, { user: 'alice', n: 0 })
 }
 
 function storages (t: Test): Array<[string, () => Promise<SessionStorage>]> {

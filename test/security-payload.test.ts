@@ -5,6 +5,7 @@ import { test } from 'tap'
 import Type from 'typebox'
 import ts from 'typescript'
 import { cookieSession, digest, hex, ktorSerializer, memoryStorage, messageAuthentication } from '../lib/index.js'
+import { sessionCookie } from '../testing/index.js'
 import { buildApp, cookiesOf, KEY_HEX } from './helpers/app.js'
 
 test('a long number in a Ktor-format cookie that fails the grammar reads as absent', async (t) => {
@@ -148,9 +149,9 @@ test('after a schema change, clear() deletes the stored record that no longer fi
   const v1 = cookieSession('LOGIN', Type.Object({ user: Type.String() }), { storage })
   const v2 = cookieSession('LOGIN', Type.Object({ user: Type.String(), role: Type.String() }), { storage })
   const before = await buildApp(t, [v1])
-  before.get('/login', async (request) => { request.sessions.set(v1, { user: 'alice' }); return 'ok' })
   before.get('/', async (request) => ({ s: request.sessions.get(v1) }))
-  const cookie = cookiesOf((await before.inject('/login')).headers['set-cookie'])
+  const cookie = await sessionCookie(v1, { user: 'alice' })
+  t.same((await before.inject({ url: '/', headers: { cookie } })).json(), { s: { user: 'alice' } }, 'a session of the old schema')
 
   const after = await buildApp(t, [v2])
   after.get('/logout', async (request) => { request.sessions.clear(v2); return { s: request.sessions.get(v2) } })

@@ -1,2 +1,3 @@
 export * from './storage-conformance.js'
 export * from './transformer-conformance.js'
+export * from './session-kit.js'

@@ -16,7 +16,8 @@
  *   lock; the temp file is written and fsynced before, so the lock covers one compare and one rename.
  *   A compare-and-write is thus atomic with respect to every write, removal and compare-and-write of
  *   its key by any process sharing the directory. Locks and their limits: see lock.ts.
- * - An expired record is removed on read and by the sweeper, without the lock (see files.ts).
+ * - An expired record is removed on read and by the sweeper, under its lock taken without waiting:
+ *   a record whose lock is held is left to the holder (commit.ts).
  * - The directory must be the app user's and writable by nobody else: whoever can write there can
  *   plant a record for an id of their choice.
  */
@@ -112,11 +113,11 @@ export function directoryStorage (dir: string, options?: DirectoryStorageOptions
 
 function fileStorage (root: string, sweepBatch: number): DirectoryStorage & WithReadEntry {
   const changes = commits(root, async (name) => await readRecord(recordPath(root, name)))
-  const sweeps = sweeper(root)
+  const sweeps = sweeper(root, changes.removeExpired)
 
   async function readEntry (key: string): Promise<StoredEntry | null> {
     checkKey(key)
-    return await readRecord(recordPath(root, nameOf(key)))
+    return await readRecord(recordPath(root, nameOf(key)), changes.removeExpired)
   }
 
   async function touch (key: string, expiresAt: number | null): Promise<void> {

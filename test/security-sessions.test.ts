@@ -18,7 +18,7 @@ test('default ids carry 256 bits from the CSPRNG: 43 base64url characters, all d
   const ones = new Array<number>(256).fill(0)
   for (let i = 0; i < N; i++) {
     const res = await app.inject('/')
-    const id = cookiesOf(res.headers['set-cookie']).slice('LOGIN='.length)
+    const id = res.cookies[0]?.value ?? ''
     ids.add(id)
     if (!/^[A-Za-z0-9_-]{43}$/.test(id)) t.fail(`id of an unexpected form: ${id}`)
     const bytes = Buffer.from(id, 'base64url')

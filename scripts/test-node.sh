@@ -14,5 +14,8 @@ bin=$(npx --yes --prefer-offline "node@$major" -p process.execPath)
 export PATH="$(dirname "$bin"):$PATH"
 echo "== Node $(node --version) ($bin): $# test files"
 started=$SECONDS
-node node_modules/tap/dist/esm/run.mjs --disable-coverage "$@"
+# tap ends a run without coverage with "# No coverage generated", which reads like a fault; here it
+# is the plan, so the line says that instead (pipefail keeps tap's exit status).
+node node_modules/tap/dist/esm/run.mjs --disable-coverage "$@" \
+  | sed -u 's/^# No coverage generated$/# coverage: not measured on this Node (npm test measures it on the machine'"'"'s Node)/'
 echo "== Node $(node --version): passed in $((SECONDS - started)) s"

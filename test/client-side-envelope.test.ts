@@ -1,7 +1,7 @@
 import { test } from 'tap'
 import Type from 'typebox'
 import { cookieSession, headerSession, hex, messageAuthentication } from '../lib/index.js'
-import { buildApp, cookiesOf, fakeClock, KEY_HEX, OTHER_KEY_HEX, parseSetCookie, setCookies } from './helpers/app.js'
+import { buildApp, cookiesOf, fakeClock, KEY_HEX, OTHER_KEY_HEX, rawCookieValues } from './helpers/app.js'
 
 const key = hex(KEY_HEX)
 const otherKey = hex(OTHER_KEY_HEX)
@@ -20,8 +20,9 @@ async function counterApp (t: Parameters<typeof buildApp>[0], provider: ReturnTy
 test('a tampered cookie reads as absent, whichever character changes', async (t) => {
   const login = cookieSession('LOGIN', schema(), { transformers: [messageAuthentication({ key })] })
   const app = await counterApp(t, login)
-  const value = cookiesOf((await app.inject('/set')).headers['set-cookie']).slice('LOGIN='.length)
-  const decoded = decodeURIComponent(value)
+  const set = await app.inject('/set')
+  const value = rawCookieValues(set.headers['set-cookie']).get('LOGIN') ?? ''
+  const decoded = set.cookies[0]?.value ?? ''
   let accepted = 0
   let failures = 0
   for (let i = 0; i < decoded.length; i++) {
@@ -40,7 +41,7 @@ test('a tampered cookie reads as absent, whichever character changes', async (t)
 test('truncated, extended and garbage values read as absent without an error', async (t) => {
   const login = cookieSession('LOGIN', schema(), { transformers: [messageAuthentication({ key })] })
   const app = await counterApp(t, login)
-  const value = cookiesOf((await app.inject('/set')).headers['set-cookie']).slice('LOGIN='.length)
+  const value = rawCookieValues((await app.inject('/set')).headers['set-cookie']).get('LOGIN') ?? ''
   const cases = [value.slice(0, -1), value + '0', value.slice(10), '%', '%E0%A4%A', '%ZZ', '"', 'x'.repeat(10_000), '\u00ff\u00fe', '/', value.replace('%2F', '/').toUpperCase()]
   for (const bad of cases) {
     const res = await app.inject({ url: '/read', headers: { cookie: 'LOGIN=' + bad } })
@@ -56,7 +57,7 @@ test('a value minted for one provider is refused by another that shares its key'
   const app = await buildApp(t, [a, b], { onInvalid: (reason) => { reasons.push(reason) } })
   app.get('/set', async (request) => { request.sessions.set(a, { username: 'admin', count: 1 }); return 'ok' })
   app.get('/read', async (request) => ({ b: request.sessions.get(b) }))
-  const value = cookiesOf((await app.inject('/set')).headers['set-cookie']).slice('A='.length)
+  const value = rawCookieValues((await app.inject('/set')).headers['set-cookie']).get('A') ?? ''
   const res = await app.inject({ url: '/read', headers: { cookie: 'B=' + value } })
   t.same(res.json(), { b: null })
   t.same(reasons, ['wrong-provider'])
@@ -124,7 +125,7 @@ test('idleTimeout expires a session nobody used, and a read refreshes it at most
 
   clock.advance(6_000)
   const due = await app.inject({ url: '/read', headers: { cookie } })
-  t.equal(setCookies(due.headers['set-cookie']).length, 1, 'a refresh once a tenth has passed')
+  t.equal(due.cookies.length, 1, 'a refresh once a tenth has passed')
   cookie = cookiesOf(due.headers['set-cookie'])
   const again = await app.inject({ url: '/read', headers: { cookie } })
   t.equal(again.headers['set-cookie'], undefined, 'not again right after')
@@ -191,7 +192,7 @@ test('envelope: false sends the bare signed payload, as Ktor does', async (t) =>
   const login = cookieSession('LOGIN', schema(), { envelope: false, transformers: [messageAuthentication({ key })] })
   const app = await counterApp(t, login)
   const res = await app.inject('/set')
-  const value = decodeURIComponent(parseSetCookie(setCookies(res.headers['set-cookie'])[0] as string).value as string)
+  const value = res.cookies[0]?.value ?? ''
   t.equal(value, '{"username":"john","count":1}/' + value.split('/')[1])
   t.equal(value, messageAuthentication({ key }).transformWrite('{"username":"john","count":1}'))
 })

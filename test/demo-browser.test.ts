@@ -30,10 +30,14 @@ if (!existsSync(CHROMIUM)) {
     const dir = t.testdir()
     const { chromium } = await import('playwright-core')
 
+    // Each server on a port of its own: cookies are not bound to a port, so the browser sends
+    // them to the restarted server as well, and no other process can take a port in between.
+    const origin = async (server: FastifyInstance): Promise<string> => {
+      await server.listen({ port: 0, host: '127.0.0.1' })
+      return `http://127.0.0.1:${(server.server.address() as AddressInfo).port}`
+    }
     let app: FastifyInstance = await buildDemo({ sessionsDir: dir, keys: KEYS })
-    await app.listen({ port: 0, host: '127.0.0.1' })
-    const port = (app.server.address() as AddressInfo).port
-    const base = `http://127.0.0.1:${port}`
+    let base = await origin(app)
     t.teardown(() => app.close())
 
     const browser: Browser = await chromium.launch({
@@ -101,7 +105,7 @@ if (!existsSync(CHROMIUM)) {
     // A restart on the same sessions directory keeps the logged-in session.
     await app.close()
     app = await buildDemo({ sessionsDir: dir, keys: KEYS })
-    await app.listen({ port, host: '127.0.0.1' })
+    base = await origin(app)
     await page.goto(base + '/')
     t.match(await page.textContent('h1'), 'Hello, Ada', 'still logged in after a restart')
     t.equal(await text('#count'), '5', 'and the counter carried on')

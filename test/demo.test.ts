@@ -2,6 +2,7 @@ import { test, type Test } from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { buildDemo, parseCookies } from '../example/app.js'
 import { loadKeys, type DemoKeys } from '../example/keys.js'
+import { rawCookieValues, setCookies } from './helpers/app.js'
 
 const KEYS: DemoKeys = {
   mac: Buffer.alloc(32, 7),
@@ -15,17 +16,14 @@ async function demo (t: Test, dir?: string, keys: DemoKeys = KEYS): Promise<Fast
   return app
 }
 
-/** The cookies a response sets: name to value ('' when it expires the cookie) and attributes. */
-function setCookies (res: LightMyRequestResponse): Map<string, { value: string, line: string }> {
-  const header = res.headers['set-cookie']
-  const lines = header === undefined ? [] : Array.isArray(header) ? header : [header]
-  const out = new Map<string, { value: string, line: string }>()
-  for (const line of lines) {
-    const [pair] = line.split(';')
-    const at = (pair as string).indexOf('=')
-    out.set((pair as string).slice(0, at), { value: (pair as string).slice(at + 1), line })
-  }
-  return out
+/** The cookie `name` a response sets (its value decoded), with its attributes. */
+function cookieNamed (res: LightMyRequestResponse, name: string): LightMyRequestResponse['cookies'][number] | undefined {
+  return res.cookies.find((c) => c.name === name)
+}
+
+/** The Set-Cookie line of cookie `name`, for what only the line shows (the order of attributes). */
+function lineOf (res: LightMyRequestResponse, name: string): string | undefined {
+  return setCookies(res.headers['set-cookie']).find((line) => line.startsWith(name + '='))
 }
 
 /** A minimal browser: keeps cookies (ignoring paths unless asked) across injected requests. */
@@ -43,10 +41,11 @@ class Client {
     if (cookie !== '') headers['cookie'] = cookie
     if (form !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded'
     const res = await this.app.inject({ method, url, headers, ...(form === undefined ? {} : { payload: new URLSearchParams(form).toString() }) })
-    for (const [name, { value, line }] of setCookies(res)) {
-      const path = /; Path=([^;]+)/.exec(line)?.[1] ?? '/'
-      if (value === '' || /Max-Age=0/.test(line)) this.jar.delete(name)
-      else this.jar.set(name, { value, path })
+    // Sent back as received (a browser does not decode values).
+    const raw = rawCookieValues(res.headers['set-cookie'])
+    for (const { name, value, path, maxAge } of res.cookies) {
+      if (value === '' || maxAge === 0) this.jar.delete(name)
+      else this.jar.set(name, { value: raw.get(name) ?? '', path: path ?? '/' })
     }
     return res
   }
@@ -71,11 +70,11 @@ test('logging in sets a server-side LOGIN_SESSION id cookie and the counter grow
   const login = await browser.request('POST', '/login', { username: 'John' })
   t.equal(login.statusCode, 303)
   t.equal(login.headers.location, '/')
-  const cookie = setCookies(login).get('LOGIN_SESSION')
+  const cookie = cookieNamed(login, 'LOGIN_SESSION')
   t.ok(cookie, 'LOGIN_SESSION is set')
   t.match(cookie?.value, /^[A-Za-z0-9_-]{43}$/, 'only an id travels')
   t.notMatch(cookie?.value, /John/)
-  t.match(cookie?.line, /; Path=\/; HttpOnly; SameSite=Lax/)
+  t.match(lineOf(login, 'LOGIN_SESSION'), /; Path=\/; HttpOnly; SameSite=Lax/)
   const first = await browser.request('GET', '/')
   t.match(first.body, /Hello, John/)
   t.equal(count(first), 1)
@@ -104,7 +103,7 @@ test('logout expires the cookie and the old id cannot be replayed', async (t) =>
   const id = browser.jar.get('LOGIN_SESSION')?.value
   const logout = await browser.request('POST', '/logout')
   t.equal(logout.statusCode, 303)
-  t.match(setCookies(logout).get('LOGIN_SESSION')?.line, /Max-Age=0/)
+  t.equal(cookieNamed(logout, 'LOGIN_SESSION')?.maxAge, 0)
   const replay = await app.inject({ url: '/', headers: { cookie: `LOGIN_SESSION=${id}` } })
   t.notMatch(replay.body, /Hello,/)
   t.match(replay.body, /action="\/login"/)
@@ -122,9 +121,8 @@ test('the cart is a signed cookie with path /shop, seen only under /shop', async
   const browser = new Client(app)
   const add = await browser.request('POST', '/shop/add', { product: 'tea' })
   t.equal(add.statusCode, 303)
-  const cookie = setCookies(add).get('SESSION_CART')
-  t.match(cookie?.line, /; Path=\/shop;/)
-  t.match(cookie?.value, /%2F[0-9a-f]{64}$/, 'value/hex(mac), as Ktor writes it')
+  t.equal(cookieNamed(add, 'SESSION_CART')?.path, '/shop')
+  t.match(rawCookieValues(add.headers['set-cookie']).get('SESSION_CART'), /%2F[0-9a-f]{64}$/, 'value/hex(mac), as Ktor writes it')
   await browser.request('POST', '/shop/add', { product: 'mug' })
   const shop = await browser.request('GET', '/shop')
   t.match(shop.body, /<ul class="items" id="cart"><li>Green tea<\/li><li>Enamel mug<\/li><\/ul>/)
@@ -153,7 +151,7 @@ test('emptying the cart expires its cookie', async (t) => {
   const browser = new Client(app)
   await browser.request('POST', '/shop/add', { product: 'coffee' })
   const res = await browser.request('POST', '/shop/empty')
-  t.match(setCookies(res).get('SESSION_CART')?.line, /Max-Age=0; .*Path=\/shop/)
+  t.match(lineOf(res, 'SESSION_CART'), /Max-Age=0; .*Path=\/shop/)
   t.match((await browser.request('GET', '/shop')).body, /id="cart-empty"/)
 })
 
@@ -170,7 +168,7 @@ test('the theme is kept encrypted in SETTINGS_SESSION and applied to every page'
   t.match((await browser.request('GET', '/')).body, /<body class="light">/)
   const save = await browser.request('POST', '/preferences', { theme: 'dark' })
   t.equal(save.statusCode, 303)
-  const cookie = setCookies(save).get('SETTINGS_SESSION')
+  const cookie = cookieNamed(save, 'SETTINGS_SESSION')
   t.ok(cookie)
   t.notMatch(cookie?.value, /dark|theme/, 'the value is not readable')
   t.match((await browser.request('GET', '/')).body, /<body class="dark">/)

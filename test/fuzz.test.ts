@@ -24,6 +24,7 @@ import sessions, {
   cacheStorage, cookieSession, digest, directoryStorage, encrypt, headerSession, jsonSerializer, ktorEncrypt, ktorSerializer,
   memoryStorage, messageAuthentication, redisStorage, type SessionProvider, type SessionStorage, type SessionTransportTransformer,
 } from '../lib/index.js'
+import { rawCookieValues } from './helpers/app.js'
 import { redisSkip, startRedis } from './helpers/redis.js'
 
 const SEED = process.env['FUZZ_SEED'] === undefined ? 0x5e55 : Number(process.env['FUZZ_SEED'])
@@ -198,17 +199,6 @@ interface Pool {
   secrets: Set<string>
 }
 
-function cookieMap (setCookie: string | string[] | undefined): Map<string, string> {
-  const lines = setCookie === undefined ? [] : Array.isArray(setCookie) ? setCookie : [setCookie]
-  const out = new Map<string, string>()
-  for (const line of lines) {
-    const pair = line.split(';')[0] ?? ''
-    const eq = pair.indexOf('=')
-    out.set(pair.slice(0, eq), pair.slice(eq + 1))
-  }
-  return out
-}
-
 function wireOf (spec: Spec, headers: Record<string, unknown>, cookies: Map<string, string>): string | undefined {
   if (spec.header) {
     const value = headers[spec.name.toLowerCase()]
@@ -253,7 +243,7 @@ async function buildPool (t: Test, fuzzed: Fuzzed, size: number, seed: number): 
       assert.ok(code === 'FST_SESSIONS_INVALID_PAYLOAD' || code === 'FST_SESSIONS_TOO_LARGE', code)
       refusals++
     }
-    const cookies = cookieMap(res.headers['set-cookie'])
+    const cookies = rawCookieValues(res.headers['set-cookie'])
     const wires = specs.map((spec) => wireOf(spec, res.headers, cookies))
     specs.forEach((spec, i) => {
       const wire = wires[i]
@@ -278,7 +268,7 @@ async function buildPool (t: Test, fuzzed: Fuzzed, size: number, seed: number): 
       const victims = specs.map((spec, i) => spec.serverSide ? pool.live[i]?.pop() : undefined)
       const res = await app.inject({ method: 'POST', url: '/' + action, headers: requestHeaders(specs, victims.map((v) => v?.wire)) })
       assert.equal(res.statusCode, 200, res.body)
-      const cookies = cookieMap(res.headers['set-cookie'])
+      const cookies = rawCookieValues(res.headers['set-cookie'])
       specs.forEach((spec, i) => {
         const victim = victims[i]
         if (victim === undefined) return

@@ -18,7 +18,7 @@ import { cookieSession, type SessionStorage } from '../lib/index.js'
 import { directoryStorage } from '../storages/directory.js'
 import { memoryStorage } from '../storages/memory.js'
 import { redisStorage } from '../storages/redis.js'
-import { buildApp, cookiesOf } from './helpers/app.js'
+import { buildApp, cookiesOf, RecordingStorage } from './helpers/app.js'
 import { compileFixtures } from './helpers/compile.js'
 import { redisSkip, startRedis } from './helpers/redis.js'
 
@@ -34,6 +34,11 @@ function tempDir (t: Test): string {
 
 const storages: Array<{ name: string, skip?: string | false, make: (t: Test) => Promise<SessionStorage> }> = [
   { name: 'memoryStorage', make: async () => memoryStorage() },
+  {
+    // A user-written storage: a Map with a compareAndWrite, each call a timer tick late.
+    name: 'a storage of your own (RecordingStorage)',
+    make: async () => Object.assign(new RecordingStorage(), { delay: 1 }),
+  },
   { name: 'directoryStorage', make: async (t) => directoryStorage(tempDir(t)) },
   { name: 'directoryStorage cached', make: async (t) => directoryStorage(tempDir(t), { cached: true }) },
   {
@@ -80,31 +85,38 @@ async function counterApp (t: Test, storage: SessionStorage, concurrency: 'rejec
   return { fire, read }
 }
 
-for (const { name, skip = false, make } of storages) {
-  t.test(`${name}, concurrency: 'reject': ${REQUESTS} concurrent increments give successes + conflicts = ${REQUESTS} and a final count = successes`, { skip }, async (t) => {
-    const { fire, read } = await counterApp(t, await make(t), 'reject')
-    const responses = await fire()
-    const successes = responses.filter((r) => r.statusCode === 200)
-    const conflicts = responses.filter((r) => r.statusCode === 409)
-    t.equal(successes.length + conflicts.length, REQUESTS, 'every request either won or conflicted')
-    t.ok(successes.length > 1 && conflicts.length > 0, `several requests won in turn and overlapping ones conflicted (${successes.length} won, ${conflicts.length} conflicted)`)
-    t.ok(conflicts.every((r) => r.json().code === 'FST_SESSIONS_CONFLICT' && r.headers['set-cookie'] === undefined),
-      'a conflict is FST_SESSIONS_CONFLICT and sets no cookie')
-    t.equal(await read(), successes.length, 'the stored count is the number of wins: no update was lost')
-    t.same(successes.map((r) => r.json().count).sort((a, b) => a - b), Array.from({ length: successes.length }, (_, i) => i + 1),
-      'the winners saw 1, 2, 3, ... each exactly once')
-  })
+t.test('with concurrency: reject, 200 concurrent increments lose no update: successes + conflicts = requests, final count = successes', async (t) => {
+  t.equal(REQUESTS, 200)
+  for (const { name, skip = false, make } of storages) {
+    await t.test(name, { skip }, async (t) => {
+      const { fire, read } = await counterApp(t, await make(t), 'reject')
+      const responses = await fire()
+      const successes = responses.filter((r) => r.statusCode === 200)
+      const conflicts = responses.filter((r) => r.statusCode === 409)
+      t.equal(successes.length + conflicts.length, REQUESTS, 'every request either won or conflicted')
+      t.ok(successes.length > 1 && conflicts.length > 0, `several requests won in turn and overlapping ones conflicted (${successes.length} won, ${conflicts.length} conflicted)`)
+      t.ok(conflicts.every((r) => r.json().code === 'FST_SESSIONS_CONFLICT' && r.headers['set-cookie'] === undefined),
+        'a conflict is FST_SESSIONS_CONFLICT and sets no cookie')
+      t.equal(await read(), successes.length, 'the stored count is the number of wins: no update was lost')
+      t.same(successes.map((r) => r.json().count).sort((a, b) => a - b), Array.from({ length: successes.length }, (_, i) => i + 1),
+        'the winners saw 1, 2, 3, ... each exactly once')
+    })
+  }
+})
 
-  t.test(`${name}, last-write-wins (the default): every increment answers 200 and the stored count is one that a request wrote`, { skip }, async (t) => {
-    const { fire, read } = await counterApp(t, await make(t), 'last-write-wins')
-    const responses = await fire()
-    t.ok(responses.every((r) => r.statusCode === 200), 'no request fails')
-    const written = new Set(responses.map((r) => r.json().count as number))
-    const final = await read()
-    t.ok(written.has(final), `the stored count (${final}) is one a request wrote`)
-    t.ok(final < REQUESTS, `updates were lost, silently: ${REQUESTS - final} of ${REQUESTS} increments were overwritten`)
-  })
-}
+t.test('the default, last-write-wins, lets concurrent increments overwrite each other', async (t) => {
+  for (const { name, skip = false, make } of storages) {
+    await t.test(name, { skip }, async (t) => {
+      const { fire, read } = await counterApp(t, await make(t), 'last-write-wins')
+      const responses = await fire()
+      t.ok(responses.every((r) => r.statusCode === 200), 'no request fails')
+      const written = new Set(responses.map((r) => r.json().count as number))
+      const final = await read()
+      t.ok(written.has(final), `the stored count (${final}) is one a request wrote`)
+      t.ok(final < REQUESTS, `updates were lost, silently: ${REQUESTS - final} of ${REQUESTS} increments were overwritten`)
+    })
+  }
+})
 
 t.test('directoryStorage: compare-and-write increments from 4 processes sharing the directory lose nothing', async (t) => {
   const INCREMENTER = fileURLToPath(new URL('./fixtures/directory-incrementer.ts', import.meta.url))

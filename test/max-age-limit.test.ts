@@ -1,7 +1,8 @@
 import { test, type Test } from 'tap'
 import Type from 'typebox'
 import { cookieSession, hex, messageAuthentication, type CookieSessionOptions, type SessionProvider, type SessionStorage } from '../lib/index.js'
-import { buildApp, cookiesOf, fakeClock, KEY_HEX, parseSetCookie, RecordingStorage, setCookies } from './helpers/app.js'
+import type { LightMyRequestResponse } from 'fastify'
+import { buildApp, cookiesOf, fakeClock, KEY_HEX, RecordingStorage } from './helpers/app.js'
 
 const key = hex(KEY_HEX)
 const DAY = 86_400
@@ -25,8 +26,8 @@ async function loginApp (t: Test, options: Options) {
   return app
 }
 
-function maxAgeOf (setCookie: string | string[] | undefined): number {
-  return Number(parseSetCookie(setCookies(setCookie)[0] as string)['max-age'])
+function maxAgeOf (res: LightMyRequestResponse): number {
+  return res.cookies[0]?.maxAge ?? NaN
 }
 
 const modes: Array<[string, () => Options]> = [
@@ -48,7 +49,7 @@ test('lowering maxAge at a redeploy shortens the sessions issued before it', asy
     t.same((await before.inject({ url: '/read', headers: { cookie } })).json(), { s: { user: 'alice' } }, `${mode}: (the old configuration would still accept it)`)
     clock.advance(-1)
     const bumped = await after.inject({ url: '/bump', headers: { cookie } })
-    t.equal(maxAgeOf(bumped.headers['set-cookie']), 1, `${mode}: a later set's cookie has the new remaining lifetime`)
+    t.equal(maxAgeOf(bumped), 1, `${mode}: a later set's cookie has the new remaining lifetime`)
     clock.advance(1)
     t.same((await after.inject({ url: '/read', headers: { cookie: cookiesOf(bumped.headers['set-cookie']) } })).json(), { s: null }, `${mode}: and the rewritten session ends then too`)
   }
@@ -59,14 +60,14 @@ test('set(p, value, { maxAge }) gives one session its own lifetime, up to maxAge
     const clock = fakeClock(t)
     const app = await loginApp(t, { ...base(), maxAge: DAY, maxAgeLimit: 30 * DAY })
     const remembered = await app.inject(`/login?remember=${30 * DAY}`)
-    t.equal(maxAgeOf(remembered.headers['set-cookie']), 30 * DAY, `${mode}: the cookie's Max-Age follows the session's maxAge`)
+    t.equal(maxAgeOf(remembered), 30 * DAY, `${mode}: the cookie's Max-Age follows the session's maxAge`)
     const plain = await app.inject('/login')
-    t.equal(maxAgeOf(plain.headers['set-cookie']), DAY, `${mode}: without it, the provider's maxAge`)
+    t.equal(maxAgeOf(plain), DAY, `${mode}: without it, the provider's maxAge`)
     clock.advance(2 * DAY * 1000)
     t.same((await app.inject({ url: '/read', headers: { cookie: cookiesOf(remembered.headers['set-cookie']) } })).json(), { s: { user: 'alice' } }, `${mode}: remembered after two days`)
     t.same((await app.inject({ url: '/read', headers: { cookie: cookiesOf(plain.headers['set-cookie']) } })).json(), { s: null }, `${mode}: the other one is gone`)
     const later = await app.inject({ url: '/bump', headers: { cookie: cookiesOf(remembered.headers['set-cookie']) } })
-    t.equal(maxAgeOf(later.headers['set-cookie']), 28 * DAY, `${mode}: a later set keeps the session's own expiry`)
+    t.equal(maxAgeOf(later), 28 * DAY, `${mode}: a later set keeps the session's own expiry`)
     clock.advance(28 * DAY * 1000)
     t.same((await app.inject({ url: '/read', headers: { cookie: cookiesOf(remembered.headers['set-cookie']) } })).json(), { s: null }, `${mode}: and it ends at its own maxAge`)
 

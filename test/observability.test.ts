@@ -2,7 +2,7 @@ import { Writable } from 'node:stream'
 import { test } from 'tap'
 import Type from 'typebox'
 import { cookieSession, hex, messageAuthentication, type InvalidReason } from '../lib/index.js'
-import { buildApp, cookiesOf, fakeClock, KEY_HEX, OTHER_KEY_HEX, RecordingStorage } from './helpers/app.js'
+import { buildApp, fakeClock, KEY_HEX, OTHER_KEY_HEX, rawCookieValues, RecordingStorage } from './helpers/app.js'
 
 function logSink (): { lines: string[], stream: Writable } {
   const lines: string[] = []
@@ -39,7 +39,7 @@ test('every session that reads as absent is logged at debug with a reason, never
   })
   app.get('/read', async (request) => [request.sessions.get(client), request.sessions.get(other), request.sessions.get(server)])
   const set = await app.inject('/set')
-  const cookies = Object.fromEntries(cookiesOf(set.headers['set-cookie']).split('; ').map((pair) => pair.split(/=(.*)/s).slice(0, 2)))
+  const cookies = Object.fromEntries(rawCookieValues(set.headers['set-cookie']))
   const serverId = cookies.SERVER as string
   storage.entries.clear()
 

@@ -4,6 +4,10 @@ import { parseOptions, parseOptionsWithDefaults, withDefault } from '../lib/opti
 import { CacheStorageOptionsSchema } from '../storages/cache.js'
 import { MemoryStorageOptionsSchema } from '../storages/memory.js'
 import { RedisStorageOptionsSchema } from '../storages/redis.js'
+import { DirectoryStorageOptionsSchema } from '../storages/directory.js'
+import { DigestOptionsSchema } from '../transformers/digest.js'
+import { KtorEncryptOptionsSchema } from '../transformers/ktor-encrypt.js'
+import { MessageAuthenticationOptionsSchema } from '../transformers/message-authentication.js'
 
 const Schema = Type.Object({
   size: withDefault(Type.Integer({ minimum: 1 }), 10),
@@ -36,4 +40,13 @@ test('the storages declare their defaults once, in their schemas', async (t) => 
   t.same(parseOptionsWithDefaults(MemoryStorageOptionsSchema, undefined, 'memoryStorage()'), { maxEntries: 100_000 })
   t.same(parseOptionsWithDefaults(CacheStorageOptionsSchema, undefined, 'cacheStorage()'), { ttl: 60, maxEntries: 10_000 })
   t.same(parseOptionsWithDefaults(RedisStorageOptionsSchema, { url: 'redis://localhost' }, 'redisStorage()'), { url: 'redis://localhost', prefix: 'sess:', timeout: 1000 })
+  t.same(parseOptionsWithDefaults(DirectoryStorageOptionsSchema, undefined, 'directoryStorage()'), { cached: false, sweepInterval: 60, sweepBatch: 1000 })
+})
+
+test('the transformers declare their defaults once, in their schemas', async (t) => {
+  const key = Buffer.alloc(32)
+  t.same(parseOptionsWithDefaults(MessageAuthenticationOptionsSchema, { key }, 'messageAuthentication()'), { key, algorithm: 'sha256' })
+  t.same(parseOptionsWithDefaults(DigestOptionsSchema, undefined, 'digest()'), { salt: 'ktor', algorithm: 'SHA-384' })
+  t.same(parseOptionsWithDefaults(KtorEncryptOptionsSchema, { encryptionKey: key, signKey: key }, 'ktorEncrypt()'),
+    { encryptionKey: key, signKey: key, backwardCompatibleRead: false, signAlgorithm: 'HmacSHA256' })
 })

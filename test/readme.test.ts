@@ -17,6 +17,7 @@ import ts from 'typescript'
 import type { FastifyInstance } from 'fastify'
 import { errorCodes } from '../lib/errors.js'
 import { CookieOptionsSchema, CookieSessionOptionsSchema } from '../lib/provider-options.js'
+import { rawCookieValues } from './helpers/app.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8')
@@ -189,12 +190,11 @@ test('every ts block of README.md type-checks', async (t) => {
         const res = await app.inject({ method: request.method as 'GET', url: request.url, headers, ...(request.body === undefined ? {} : { payload: request.body as object }) })
         t.equal(res.statusCode, request.status, `${request.source}: status`)
         if (request.pattern !== null) t.match(res.body, request.pattern, `${request.source}: body`)
-        const set = res.headers['set-cookie']
-        for (const line of set === undefined ? [] : Array.isArray(set) ? set : [set]) {
-          const pair = line.split(';')[0] as string
-          const at = pair.indexOf('=')
-          if (/Max-Age=0/.test(line)) cookies.delete(pair.slice(0, at))
-          else cookies.set(pair.slice(0, at), pair.slice(at + 1))
+        // Sent back as received: raw values, not the decoded ones of res.cookies.
+        const raw = rawCookieValues(res.headers['set-cookie'])
+        for (const { name, maxAge } of res.cookies) {
+          if (maxAge === 0) cookies.delete(name)
+          else cookies.set(name, raw.get(name) ?? '')
         }
         for (const name of block.carry) {
           const value = res.headers[name]

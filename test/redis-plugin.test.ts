@@ -1,7 +1,8 @@
 import t, { type Test } from 'tap'
-import Fastify from 'fastify'
+import Fastify, { type LightMyRequestResponse } from 'fastify'
 import Type from 'typebox'
 import sessions, { cookieSession, redisStorage, type RedisStorage } from '../lib/index.js'
+import { cookiesOf } from './helpers/app.js'
 import { settleWithin } from './helpers/deadline.js'
 import { redisSkip, startRedis, waitFor, type RedisServer } from './helpers/redis.js'
 
@@ -33,10 +34,9 @@ async function redisApp (t: Test, server: RedisServer, timeout = TIMEOUT) {
   return { app, storage }
 }
 
-function sessionCookie (setCookie: string | string[] | undefined): { cookie: string, id: string } {
-  const line = (Array.isArray(setCookie) ? setCookie[0] : setCookie) ?? ''
-  const pair = line.split(';')[0] ?? ''
-  return { cookie: pair, id: decodeURIComponent(pair.slice(pair.indexOf('=') + 1)) }
+/** The Cookie header that sends a login response's session back, and the session's id. */
+function loginCookie (res: LightMyRequestResponse): { cookie: string, id: string } {
+  return { cookie: cookiesOf(res.headers['set-cookie']), id: res.cookies[0]?.value ?? '' }
 }
 
 async function everyKey (server: RedisServer): Promise<string[]> {
@@ -58,7 +58,7 @@ t.test('server-side sessions on Redis: round trip, hashed keys, expiry, logout, 
 
   const login = await app.inject('/login')
   t.equal(login.statusCode, 200)
-  const { cookie, id } = sessionCookie(login.headers['set-cookie'])
+  const { cookie, id } = loginCookie(login)
   t.match(id, /^[A-Za-z0-9_-]{43}$/)
   const bumped = await app.inject({ url: '/bump', headers: { cookie } })
   t.same(bumped.json(), { s: { username: 'john', count: 1 } })
@@ -92,7 +92,7 @@ t.test('server-side sessions on Redis: round trip, hashed keys, expiry, logout, 
 t.test('Redis hung mid-test: session requests answer 503 within the timeout, anonymous ones 200; then it recovers', { skip }, async (t) => {
   const server = await startRedis(t)
   const { app } = await redisApp(t, server)
-  const { cookie } = sessionCookie((await app.inject('/login')).headers['set-cookie'])
+  const { cookie } = loginCookie(await app.inject('/login'))
   t.same((await app.inject({ url: '/read', headers: { cookie } })).json(), { s: { username: 'john', count: 1 } })
 
   server.pause()
@@ -131,7 +131,7 @@ t.test('Redis hung mid-test: session requests answer 503 within the timeout, ano
 t.test('Redis killed mid-test: session requests answer 503 at once; after a restart the old session reads back', { skip }, async (t) => {
   const server = await startRedis(t, { appendonly: true })
   const { app } = await redisApp(t, server, 2000)
-  const { cookie } = sessionCookie((await app.inject('/login')).headers['set-cookie'])
+  const { cookie } = loginCookie(await app.inject('/login'))
 
   await server.kill()
   const started = performance.now()

@@ -54,8 +54,9 @@ test('ktorEncrypt with the envelope: an IV bit-flip cannot move the idle clock',
   const app = await buildApp(t, [session])
   app.get('/set', async (request) => { request.sessions.set(session, { username: 'alice' }); return 'ok' })
   app.get('/read', async (request) => ({ s: request.sessions.get(session) }))
-  const cookie = cookiesOf((await app.inject('/set')).headers['set-cookie'])
-  const wire = decodeURIComponent(cookie.slice('S='.length))
+  const set = await app.inject('/set')
+  const cookie = cookiesOf(set.headers['set-cookie'])
+  const wire = set.cookies[0]?.value ?? ''
   // In the version 1 envelope, 1:S:<created>:<seen>:<expires>:<payload>, bytes 13..15 were seen's top
   // digits; a forger who assumes that layout moves seen by 36^5 ms. Today they are the constant head.
   const now36 = clock.now.toString(36)

@@ -157,7 +157,7 @@ test('after a schema change, clear() deletes the stored record that no longer fi
   after.get('/logout', async (request) => { request.sessions.clear(v2); return { s: request.sessions.get(v2) } })
   const logout = await after.inject({ url: '/logout', headers: { cookie } })
   t.same(logout.json(), { s: null }, 'the old record does not fit the new schema')
-  t.match(String(logout.headers['set-cookie']), /Max-Age=0/, 'the cookie is expired')
+  t.ok(logout.cookies.some((c) => c.maxAge === 0), 'the cookie is expired')
 
   t.same((await before.inject({ url: '/', headers: { cookie } })).json(), { s: null }, 'rolled back, the old cookie finds nothing')
 })

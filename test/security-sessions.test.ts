@@ -18,7 +18,7 @@ test('default ids carry 256 bits from the CSPRNG: 43 base64url characters, all d
   const ones = new Array<number>(256).fill(0)
   for (let i = 0; i < N; i++) {
     const res = await app.inject('/')
-    const id = cookiesOf(res.headers['set-cookie']).slice('LOGIN='.length)
+    const id = res.cookies[0]?.value ?? ''
     ids.add(id)
     if (!/^[A-Za-z0-9_-]{43}$/.test(id)) t.fail(`id of an unexpected form: ${id}`)
     const bytes = Buffer.from(id, 'base64url')
@@ -43,9 +43,8 @@ test('clear then set in one request issues a fresh id, and the cleared id is dea
   app.get('/read', async (request) => ({ s: request.sessions.get(login) }))
   const first = cookiesOf((await app.inject('/login')).headers['set-cookie'])
   const relogin = await app.inject({ url: '/relogin', headers: { cookie: first } })
-  const lines = setCookies(relogin.headers['set-cookie'])
-  t.equal(lines.length, 1, 'one Set-Cookie line')
-  const second = cookiesOf(lines)
+  t.equal(relogin.cookies.length, 1, 'one Set-Cookie line')
+  const second = cookiesOf(relogin.headers['set-cookie'])
   t.not(second, first, 'the id changed (Ktor keeps it)')
   t.same((await app.inject({ url: '/read', headers: { cookie: first } })).json(), { s: null }, 'the old id reads nothing')
   t.same((await app.inject({ url: '/read', headers: { cookie: second } })).json(), { s: { username: 'admin' } })

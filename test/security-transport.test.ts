@@ -21,7 +21,7 @@ test('a session value in the query string or the body is never read: only the co
   app.post('/read', read)
   const set = await app.inject('/login')
   const cookie = cookiesOf(set.headers['set-cookie'])
-  const id = cookie.slice('LOGIN='.length)
+  const id = set.cookies[0]?.value ?? ''
   const header = set.headers['x-session'] as string
   t.ok(id.length >= 43 && header.length >= 43, 'both sessions were issued')
 

@@ -8,7 +8,8 @@ import { cookieSession } from '../lib/index.js'
 import { directoryStorage, type DirectoryStorageOptions } from '../storages/directory.js'
 import { memoryStorage } from '../storages/memory.js'
 import type { SessionStorage } from '../storages/storage.js'
-import { buildApp, parseSetCookie, setCookies } from './helpers/app.js'
+import type { LightMyRequestResponse } from 'fastify'
+import { buildApp } from './helpers/app.js'
 
 const Login = Type.Object({ username: Type.String(), count: Type.Integer() })
 
@@ -39,10 +40,10 @@ async function loginApp (t: Test, storage: SessionStorage) {
   return app
 }
 
-function idOf (setCookie: string | string[] | undefined): string {
-  const line = setCookies(setCookie).find((l) => l.startsWith('LOGIN_SESSION='))
-  if (line === undefined) throw new Error('no LOGIN_SESSION cookie was set')
-  return decodeURIComponent(parseSetCookie(line).value as string)
+function idOf (res: LightMyRequestResponse): string {
+  const cookie = res.cookies.find((c) => c.name === 'LOGIN_SESSION')
+  if (cookie === undefined) throw new Error('no LOGIN_SESSION cookie was set')
+  return cookie.value
 }
 
 for (const options of [{}, { cached: true }] as DirectoryStorageOptions[]) {
@@ -53,7 +54,7 @@ for (const options of [{}, { cached: true }] as DirectoryStorageOptions[]) {
     const first = await loginApp(t, directoryStorage(dir, options))
     const login = await first.inject({ method: 'POST', url: '/login' })
     t.equal(login.statusCode, 200)
-    const id = idOf(login.headers['set-cookie'])
+    const id = idOf(login)
     await first.close()
 
     const second = await loginApp(t, directoryStorage(dir, options))
@@ -69,7 +70,7 @@ test('no file name or file content under the directory contains the session id',
   const ids: string[] = []
   for (let i = 0; i < 20; i++) {
     const res = await app.inject({ method: 'POST', url: '/login' })
-    ids.push(idOf(res.headers['set-cookie']))
+    ids.push(idOf(res))
   }
   t.equal(new Set(ids).size, 20, 'twenty distinct ids')
   const paths = tree(dir)
@@ -85,9 +86,9 @@ test('regenerate leaves one record on disk, under the new id only', async (t) =>
   const dir = tempDir(t)
   const app = await loginApp(t, directoryStorage(dir))
   const login = await app.inject({ method: 'POST', url: '/login' })
-  const oldId = idOf(login.headers['set-cookie'])
+  const oldId = idOf(login)
   const res = await app.inject({ method: 'POST', url: '/regenerate', headers: { cookie: `LOGIN_SESSION=${oldId}` } })
-  const newId = idOf(res.headers['set-cookie'])
+  const newId = idOf(res)
   t.not(newId, oldId)
   t.equal(tree(dir).filter((path) => path.includes('/')).length, 1, 'the old record file is gone')
   const replay = await app.inject({ url: '/', headers: { cookie: `LOGIN_SESSION=${oldId}` } })
@@ -133,7 +134,7 @@ test('a memory storage with maxEntries keeps only the most recent sessions throu
   const app = await loginApp(t, storage)
   const ids: string[] = []
   for (let i = 0; i < 50; i++) {
-    ids.push(idOf((await app.inject({ method: 'POST', url: '/login' })).headers['set-cookie']))
+    ids.push(idOf(await app.inject({ method: 'POST', url: '/login' })))
   }
   t.equal(storage.size, 10)
   const oldest = await app.inject({ url: '/', headers: { cookie: `LOGIN_SESSION=${ids[0]}` } })

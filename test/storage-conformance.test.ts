@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { test } from 'tap'
 import { storageConformance } from '../testing/index.js'
 import { cacheStorage } from '../storages/cache.js'
@@ -33,3 +34,23 @@ for (const storage of storages) {
     t.same(storageConformance.filter((c) => c.requires !== undefined && probe[c.requires] === undefined).map((c) => c.name), [], 'every built-in storage has every optional method')
   })
 }
+
+const realTime = storageConformance.find((c) => c.name === 'an entry expires in real time')
+
+test('the real-time expiry case allows no fixed wall-clock time: a storage whose reads take 900 ms passes', async (t) => {
+  const inner = memoryStorage()
+  t.teardown(() => inner.close())
+  // Slower than the 800 ms the case once allowed between a write and the read after it.
+  const slow = { ...inner, read: async (key: string) => { await sleep(900); return await inner.read(key) }, close: async () => {} }
+  await t.resolves(realTime?.run(() => slow) ?? Promise.reject(new Error('no real-time case')))
+})
+
+test('the real-time expiry case fails a storage that never expires anything', async (t) => {
+  const map = new Map<string, string>()
+  const immortal: SessionStorage = {
+    read: async (key) => map.get(key) ?? null,
+    write: async (key, value) => { map.set(key, value) },
+    invalidate: async (key) => { map.delete(key) },
+  }
+  await t.rejects(realTime?.run(() => immortal) ?? Promise.resolve(), { message: 'a read once the clock is past the expiry' })
+})

@@ -3,13 +3,17 @@
 // lock that took its place. Real child processes, killed with SIGKILL.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { lstatSync, lutimesSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, utimesSync } from 'node:fs'
+import { lstatSync, lutimesSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { hostname, tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import t, { test, type Test } from 'tap'
 import { directoryStorage, type DirectoryStorage } from '../storages/directory.js'
+import { makeFolder } from '../storages/directory/files.js'
+import { encodeRecord } from '../storages/directory/format.js'
+import { acquireLock, releaseLock } from '../storages/directory/lock.js'
+import { fakeClock } from './helpers/app.js'
 import { compileFixtures } from './helpers/compile.js'
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}.ts`, import.meta.url))
@@ -203,4 +207,28 @@ test(`breaking a dead process's lock never breaks the live lock taken in its pla
     t.equal(code, 0, `contender ${i} ran to the end`)
     t.equal(output, '0', `contender ${i}: no write failed`)
   }
+})
+
+test('an expired record is removed only under its lock: a read or a sweep while a writer holds it leaves the record to that writer', async (t) => {
+  const dir = tempDir(t)
+  const clock = fakeClock(t)
+  const { folder, name } = await recordOf(dir, 'k')
+  const storage = directoryStorage(dir, { sweepInterval: 0 })
+  t.teardown(() => storage.close())
+  await storage.write('k', 'old', clock.now + 1000)
+  clock.advance(1000)
+  // A writer of the same key (here this process, as another would) holds the lock and is about to
+  // rename its fresh record over the expired one.
+  const held = await acquireLock(folder, name, makeFolder)
+  t.equal(await storage.sweep(), 0, 'a sweep removes nothing under the writer')
+  t.ok(exists(join(folder, name)))
+  t.equal(await storage.read('k'), null, 'the expired record reads as absent')
+  t.ok(exists(join(folder, name)), 'and the read did not remove it either')
+  writeFileSync(join(folder, 'fresh.tmp'), encodeRecord('fresh', clock.now + 1000))
+  renameSync(join(folder, 'fresh.tmp'), join(folder, name))
+  await releaseLock(held)
+  t.equal(await storage.read('k'), 'fresh', "the writer's record is there")
+  clock.advance(1000)
+  t.equal(await storage.read('k'), null)
+  t.notOk(exists(join(folder, name)), 'once the lock is free, an expired record is removed by the read')
 })

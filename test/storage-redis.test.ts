@@ -1,7 +1,10 @@
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { redisStorage } from '../storages/redis.js'
+import { fakeClock } from './helpers/app.js'
 import { REDIS_MISSING, redisSkip, redisVerdict, startRedis } from './helpers/redis.js'
 
 const skip = redisSkip(t)
@@ -19,6 +22,25 @@ t.test('without redis-server the suites fail under CI and are skipped loudly els
   const local = redisVerdict(false, {})
   t.same(local, { skip: REDIS_MISSING })
   t.match(REDIS_MISSING, 'Redis suites skipped: apt-get install redis-server')
+})
+
+t.test('the helper: a redis-server that exits at start fails the start at once, with its log', { skip }, async (t) => {
+  // Date.now stands still: the helper's 10 s wait can never run out, only the exit can end it.
+  fakeClock(t)
+  await t.rejects(startRedis(t, { args: ['--no-such-directive', 'x'] }), { message: /exited at start[^]*no-such-directive/ })
+})
+
+t.test('the helper: a restart whose port another process took meanwhile fails at once, saying so; ports are below the ephemeral range', { skip }, async (t) => {
+  const server = await startRedis(t)
+  const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'latin1').trim().split(/\s+/)[0])
+  t.ok(server.port < low, `port ${server.port} is below the ephemeral range (${low}), which no outgoing connection gets`)
+  await server.kill()
+  const squatter = createServer((socket) => socket.destroy())
+  await new Promise<void>((resolve) => squatter.listen(server.port, '127.0.0.1', resolve))
+  t.teardown(() => new Promise((resolve) => squatter.close(resolve)))
+  fakeClock(t)
+  await t.rejects(server.restart(), { message: new RegExp(`could not start again on port ${server.port}, which another process took`) })
+  t.notOk(server.running, 'and no process is left behind')
 })
 
 t.test('bad options are refused at once with FST_SESSIONS_OPTIONS', async (t) => {

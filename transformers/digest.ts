@@ -1,6 +1,6 @@
 import { createHash, getHashes, timingSafeEqual } from 'node:crypto'
 import Type, { type Static } from 'typebox'
-import { optionsError, parseOptions } from '../lib/options.js'
+import { optionsError, parseOptionsWithDefaults, withDefault } from '../lib/options.js'
 import { isLowerHex } from './keys.js'
 import type { SessionTransportTransformer } from './transformer.js'
 
@@ -9,9 +9,9 @@ const hashes = new Set(getHashes())
 
 export const DigestOptionsSchema = Type.Object({
   /** Prepended to the value before hashing; Ktor's default is "ktor". */
-  salt: Type.Optional(Type.String({ default: 'ktor' })),
+  salt: withDefault(Type.String(), 'ktor'),
   /** Ktor's (Java's) name, `SHA-384` by default, or Node's (`sha384`). */
-  algorithm: Type.Optional(Type.String({ default: 'SHA-384' })),
+  algorithm: withDefault(Type.String(), 'SHA-384'),
 }, { additionalProperties: false })
 
 export type DigestOptions = Static<typeof DigestOptionsSchema>
@@ -31,9 +31,9 @@ function hashAlgorithm (name: string): string {
  * accepted uppercase and odd-length signatures; this one accepts only what Ktor writes.
  */
 export function digest (options: DigestOptions = {}): SessionTransportTransformer {
-  const opts = parseOptions(DigestOptionsSchema, options, LABEL)
-  const algorithm = hashAlgorithm(opts.algorithm ?? 'SHA-384')
-  const salt = Buffer.from(opts.salt ?? 'ktor', 'utf8')
+  const opts = parseOptionsWithDefaults(DigestOptionsSchema, options, LABEL)
+  const algorithm = hashAlgorithm(opts.algorithm)
+  const salt = Buffer.from(opts.salt, 'utf8')
   const hash = (value: string): Buffer => createHash(algorithm).update(salt).update(value, 'utf8').digest()
   const hexLength = hash('').length * 2
 

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto'
 import Type, { type Static } from 'typebox'
-import { optionsError, parseOptions } from '../lib/options.js'
+import { optionsError, parseOptionsWithDefaults, withDefault } from '../lib/options.js'
 import { isHex, isLowerHex, keyList, secretKeys, type KeyInput } from './keys.js'
 import { hmacAlgorithm, macLength } from './hmac.js'
 import type { SessionTransportTransformer } from './transformer.js'
@@ -20,9 +20,9 @@ export const KtorEncryptOptionsSchema = Type.Object({
   /** HMAC key, any non-empty length (32 bytes or more recommended); or a list. */
   signKey: Type.Unsafe<KeyInput>({}),
   /** Also read Ktor 1.x/2.x values, whose MAC covers the plaintext (this decrypts before authenticating). */
-  backwardCompatibleRead: Type.Optional(Type.Boolean({ default: false })),
+  backwardCompatibleRead: withDefault(Type.Boolean(), false),
   /** Ktor's `signAlgorithm`: `HmacSHA256` (default) or another HMAC, by Ktor's or Node's name. */
-  signAlgorithm: Type.Optional(Type.String({ default: 'HmacSHA256' })),
+  signAlgorithm: withDefault(Type.String(), 'HmacSHA256'),
   /** Ktor's `ivGenerator`, for known-answer tests; the default is the system CSPRNG. */
   ivGenerator: Type.Optional(Type.Unsafe<IvGenerator>({})),
 }, { additionalProperties: false })
@@ -67,8 +67,8 @@ function shortKeyWarnings (keys: readonly Buffer[], name: string): string[] {
  * Ktor. Use `encrypt` unless the cookie is shared with a Ktor service.
  */
 export function ktorEncrypt (options: KtorEncryptOptions): SessionTransportTransformer {
-  const opts = parseOptions(KtorEncryptOptionsSchema, options, LABEL)
-  const { algorithm, warnings: algorithmWarnings } = hmacAlgorithm(opts.signAlgorithm ?? 'HmacSHA256', LABEL)
+  const opts = parseOptionsWithDefaults(KtorEncryptOptionsSchema, options, LABEL)
+  const { algorithm, warnings: algorithmWarnings } = hmacAlgorithm(opts.signAlgorithm, LABEL)
   const encryptionKeys = keyList(opts.encryptionKey, { label: `${LABEL} encryptionKey (AES)`, lengths: [16, 24, 32] })
   const signKeys = keyList(opts.signKey, { label: `${LABEL} signKey`, minBytes: 1 })
   if (encryptionKeys.length !== signKeys.length && encryptionKeys.length !== 1 && signKeys.length !== 1) {
@@ -76,7 +76,7 @@ export function ktorEncrypt (options: KtorEncryptOptions): SessionTransportTrans
   }
   const ivGenerator = opts.ivGenerator ?? randomBytes
   if (typeof ivGenerator !== 'function') throw optionsError(LABEL, 'ivGenerator must be a function (size) => bytes')
-  const backwardCompatibleRead = opts.backwardCompatibleRead === true
+  const backwardCompatibleRead = opts.backwardCompatibleRead
 
   const encObjects = secretKeys(encryptionKeys)
   const signObjects = secretKeys(signKeys)

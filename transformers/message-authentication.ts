@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto'
 import Type, { type Static } from 'typebox'
-import { parseOptions } from '../lib/options.js'
+import { parseOptionsWithDefaults, withDefault } from '../lib/options.js'
 import { isLowerHex, keyList, type KeyInput } from './keys.js'
 import { hexMac, hmacAlgorithm, macLength } from './hmac.js'
 import type { SessionTransportTransformer } from './transformer.js'
@@ -11,7 +11,7 @@ export const MessageAuthenticationOptionsSchema = Type.Object({
   /** 32 bytes or more; or a list, where the first key signs and every key verifies. */
   key: Type.Unsafe<KeyInput>({}),
   /** `sha256` (default), `sha384`, `sha512`, or Ktor's names (`HmacSHA256`). */
-  algorithm: Type.Optional(Type.String({ default: 'sha256' })),
+  algorithm: withDefault(Type.String(), 'sha256'),
 }, { additionalProperties: false })
 
 export type MessageAuthenticationOptions = Static<typeof MessageAuthenticationOptionsSchema>
@@ -22,8 +22,8 @@ export type MessageAuthenticationOptions = Static<typeof MessageAuthenticationOp
  * refuses any signature that is not exactly the MAC's length in lowercase hex before hashing.
  */
 export function messageAuthentication (options: MessageAuthenticationOptions): SessionTransportTransformer {
-  const opts = parseOptions(MessageAuthenticationOptionsSchema, options, LABEL)
-  const { algorithm, warnings } = hmacAlgorithm(opts.algorithm ?? 'sha256', LABEL)
+  const opts = parseOptionsWithDefaults(MessageAuthenticationOptionsSchema, options, LABEL)
+  const { algorithm, warnings } = hmacAlgorithm(opts.algorithm, LABEL)
   const macs = keyList(opts.key, { label: LABEL, minBytes: 32 }).map((key) => hexMac(algorithm, key))
   const sign = macs[0] as (value: string) => string
   const hexLength = macLength(algorithm) * 2

@@ -1,11 +1,12 @@
 // The changes that take a record's lock: in this process a per-record queue, across processes the
-// lock folder (lock.ts). Each is one rename or one unlink, done only after the holder checked that
+// lock folder (lock.ts), and the removal of an expired record. Each is one rename or one unlink, done only after the holder checked that
 // the lock is still its own; the compare-and-* ones first compare the current value under the lock.
-import { lstat, rename, unlink } from 'node:fs/promises'
+import { lstat, rename, unlink, type FileHandle } from 'node:fs/promises'
+import { basename } from 'node:path'
 import type { StoredEntry } from '../storage.js'
 import { ignore } from './errors.js'
-import { folderOf, makeFolder, recordPath, removeFolderIfEmpty } from './files.js'
-import { acquireLock, releaseLock, stillHeld, type HeldLock } from './lock.js'
+import { folderOf, makeFolder, recordPath, removeFolderIfEmpty, stillExpired, type RemoveExpired } from './files.js'
+import { acquireLock, releaseLock, stillHeld, tryLock, type HeldLock } from './lock.js'
 
 export interface Commits {
   /** Renames `temp` over the record. */
@@ -16,10 +17,33 @@ export interface Commits {
   remove (name: string): Promise<void>
   /** Removes the record if its value is still `expected` (null: absent). */
   compareAndRemove (name: string, expected: string | null): Promise<boolean>
+  /**
+   * Removes the expired record `handle` has open if it is still the one at its path, under the
+   * lock taken without waiting: a record whose lock is held is left to its holder (whose rename
+   * may be a fresh record) and to a later read or sweep. Resolves whether it removed it.
+   */
+  removeExpired: RemoveExpired
 }
 
 function lockLost (): Error {
   return new Error('the session file lock was broken as stale while held; nothing was written')
+}
+
+async function removeExpired (root: string, file: string, handle: FileHandle): Promise<boolean> {
+  const name = basename(file)
+  const held = await tryLock(folderOf(root, name), name, makeFolder)
+  if (held === null) return false
+  let removed = false
+  try {
+    if (await stillExpired(file, handle) && await stillHeld(held)) {
+      await unlink(file).catch(ignore('ENOENT', 'ENOTDIR'))
+      removed = true
+    }
+  } finally {
+    await releaseLock(held)
+  }
+  if (removed) await removeFolderIfEmpty(folderOf(root, name))
+  return removed
 }
 
 /** The locked changes of records under `root`; `read` reads a record's live entry by name. */
@@ -87,5 +111,6 @@ export function commits (root: string, read: (name: string) => Promise<StoredEnt
       await removeRecord(name, always)
     },
     compareAndRemove: async (name, expected) => await removeRecord(name, valueIs(expected)),
+    removeExpired: async (file, handle) => await removeExpired(root, file, handle),
   }
 }

@@ -1,5 +1,6 @@
 // Where a record lives and the file operations on it that take no lock: names, fan-out folders,
-// fsynced temp files, reading a record, and removing one that expired.
+// fsynced temp files, reading a record, and telling whether one expired (its removal takes the lock:
+// commit.ts).
 import { createHash, randomBytes } from 'node:crypto'
 import type { Stats } from 'node:fs'
 import { lstat, mkdir, open, rmdir, unlink, type FileHandle } from 'node:fs/promises'
@@ -91,23 +92,24 @@ function sameFile (a: Stats, b: Stats): boolean {
 }
 
 /**
- * Removes `file` if its header still reads expired (read twice: a `touch` may be rewriting it) and
- * the path still names the file `handle` has open. Takes no lock: a rewrite renamed into place
- * between that check and the unlink (two system calls apart) is removed too, and reads as absent.
+ * Whether the record `handle` has open is expired (its header read twice: a `touch` may be
+ * rewriting it) and is still the file at `file`. Only under the record's lock does the answer
+ * stay true until an unlink: no rename of a fresh record can land in between.
  */
-export async function removeIfExpired (file: string, handle: FileHandle): Promise<boolean> {
+export async function stillExpired (file: string, handle: FileHandle): Promise<boolean> {
   const first = await readHeader(handle)
   if (first === null || !expired(first)) return false
   const again = await readHeader(handle)
   if (again === null || !expired(again)) return false
   const [opened, current] = await Promise.all([handle.stat(), lstat(file).catch(ignore('ENOENT'))])
-  if (current === undefined || !sameFile(opened, current)) return false
-  await unlink(file).catch(ignore('ENOENT'))
-  return true
+  return current !== undefined && sameFile(opened, current)
 }
 
-/** The live record at `file`; an expired one is removed (with its folder, if emptied) and reads as null. */
-export async function readRecord (file: string): Promise<StoredEntry | null> {
+/** Removes the expired record `handle` has open (the file `file`), if it can; resolves whether it did. */
+export type RemoveExpired = (file: string, handle: FileHandle) => Promise<boolean>
+
+/** The live record at `file`; an expired one reads as null, and is given to `removeExpired` if any. */
+export async function readRecord (file: string, removeExpired: RemoveExpired | null = null): Promise<StoredEntry | null> {
   const handle = await openRecord(file, 'r')
   if (handle === null) return null
   try {
@@ -116,7 +118,7 @@ export async function readRecord (file: string): Promise<StoredEntry | null> {
     // An unknown header (another version's format, or a file we did not write) is not ours to delete.
     if (header === null || bytes.length !== HEADER_LENGTH + header.length) return null
     if (expired(header)) {
-      if (await removeIfExpired(file, handle)) await removeFolderIfEmpty(join(file, '..'))
+      if (removeExpired !== null) await removeExpired(file, handle)
       return null
     }
     return { value: bytes.toString('utf8', HEADER_LENGTH), expiresAt: header.expiresAt }

@@ -16,17 +16,18 @@
  *   lock; the temp file is written and fsynced before, so the lock covers one compare and one rename.
  *   A compare-and-write is thus atomic with respect to every write, removal and compare-and-write of
  *   its key by any process sharing the directory. Locks and their limits: see lock.ts.
- * - An expired record is removed on read and by the sweeper, without the lock (see files.ts).
+ * - An expired record is removed on read and by the sweeper, under its lock taken without waiting:
+ *   a record whose lock is held is left to the holder (commit.ts).
  * - The directory must be the app user's and writable by nobody else: whoever can write there can
  *   plant a record for an id of their choice.
  */
 import { mkdirSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import Type, { type Static } from 'typebox'
-import { optionsError, parseOptions } from '../../lib/options.js'
+import { optionsError, parseOptionsWithDefaults, withDefault } from '../../lib/options.js'
 import { cacheStorage } from '../cache.js'
 import { checkExpiry } from '../expiry.js'
-import type { SessionStorage, StoredEntry, WithReadEntry } from '../storage.js'
+import type { StorageWith, StoredEntry, WithReadEntry } from '../storage.js'
 import { commits } from './commit.js'
 import { errorCode } from './errors.js'
 import { recordPath, nameOf, openRecord, readRecord, writeTemp } from './files.js'
@@ -37,21 +38,17 @@ const LABEL = 'directoryStorage()'
 
 export const DirectoryStorageOptionsSchema = Type.Object({
   /** Put a 60-second in-memory cache in front (as Ktor's `cached = true`). Default false. */
-  cached: Type.Optional(Type.Boolean({ default: false })),
+  cached: withDefault(Type.Boolean(), false),
   /** Seconds between two background sweeps of expired files; 0 turns the sweeper off. Default 60. */
-  sweepInterval: Type.Optional(Type.Number({ minimum: 0, maximum: 86_400, default: 60 })),
+  sweepInterval: withDefault(Type.Number({ minimum: 0, maximum: 86_400 }), 60),
   /** Directory entries examined per sweep at most. Default 1000. */
-  sweepBatch: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000 })),
+  sweepBatch: withDefault(Type.Integer({ minimum: 1, maximum: 1_000_000 }), 1000),
 }, { additionalProperties: false })
 
 export type DirectoryStorageOptions = Static<typeof DirectoryStorageOptionsSchema>
 
-export interface DirectoryStorage extends SessionStorage {
-  touch (key: string, expiresAt: number | null): Promise<void>
-  compareAndWrite (key: string, expected: string | null, value: string, expiresAt: number | null): Promise<boolean>
-  close (): Promise<void>
-  /** The value and expiry under `key` (absent without `cached`, which hides the files behind it). */
-  readEntry? (key: string): Promise<StoredEntry | null>
+/** `readEntry` is there without `cached` only (the cache hides the files behind it). */
+export interface DirectoryStorage extends StorageWith<'touch' | 'compareAndWrite' | 'close'> {
   /**
    * Examines up to `limit` directory entries (default `sweepBatch`), continuing where the last
    * sweep stopped; removes expired records, stale temp files and empty folders. Resolves to the
@@ -78,7 +75,7 @@ function checkOwnership (root: string): void {
 
 export function directoryStorage (dir: string, options?: DirectoryStorageOptions): DirectoryStorage {
   if (typeof dir !== 'string' || dir === '') throw optionsError(LABEL, 'dir must be a non-empty path')
-  const opts = parseOptions(DirectoryStorageOptionsSchema, options, LABEL)
+  const opts = parseOptionsWithDefaults(DirectoryStorageOptionsSchema, options, LABEL)
   const root = resolve(dir)
   try {
     mkdirSync(root, { recursive: true, mode: 0o700 })
@@ -86,8 +83,8 @@ export function directoryStorage (dir: string, options?: DirectoryStorageOptions
     throw optionsError(LABEL, `cannot create the directory ${JSON.stringify(root)} (${errorCode(err) ?? String(err)})`)
   }
   checkOwnership(root)
-  const storage = fileStorage(root, opts.sweepBatch ?? 1000)
-  const intervalMs = (opts.sweepInterval ?? 60) * 1000
+  const storage = fileStorage(root, opts.sweepBatch)
+  const intervalMs = opts.sweepInterval * 1000
   let timer: NodeJS.Timeout | null = null
   if (intervalMs > 0) {
     // A failed background sweep (a directory gone read-only) is retried next tick; requests report it.
@@ -100,7 +97,7 @@ export function directoryStorage (dir: string, options?: DirectoryStorageOptions
     timer = null
     await closeFiles()
   }
-  if (opts.cached !== true) return storage
+  if (!opts.cached) return storage
   const cached = cacheStorage(storage, { ttl: 60 })
   return {
     read: cached.read,
@@ -116,11 +113,11 @@ export function directoryStorage (dir: string, options?: DirectoryStorageOptions
 
 function fileStorage (root: string, sweepBatch: number): DirectoryStorage & WithReadEntry {
   const changes = commits(root, async (name) => await readRecord(recordPath(root, name)))
-  const sweeps = sweeper(root)
+  const sweeps = sweeper(root, changes.removeExpired)
 
   async function readEntry (key: string): Promise<StoredEntry | null> {
     checkKey(key)
-    return await readRecord(recordPath(root, nameOf(key)))
+    return await readRecord(recordPath(root, nameOf(key)), changes.removeExpired)
   }
 
   async function touch (key: string, expiresAt: number | null): Promise<void> {

@@ -206,6 +206,32 @@ export async function acquireLock (folder: string, name: string, makeFolder: (fo
   }
 }
 
+/**
+ * Takes the lock of record `name` only if nobody holds it (a stale one is broken first), without
+ * waiting: null when a live process holds it. For work that can be left to whoever holds it.
+ */
+export async function tryLock (folder: string, name: string, makeFolder: (folder: string) => Promise<void>): Promise<HeldLock | null> {
+  const path = join(folder, `.${name}.lock`)
+  const temp = await makeTemp(folder, name, makeFolder)
+  const entry = join(path, temp.entry.slice(temp.path.length + 1))
+  try {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await rename(temp.path, path)
+        return { path, entry }
+      } catch (err) {
+        if (!BUSY.includes(errorCode(err) ?? '')) throw err
+        if (await breakIfStale(path) === 'held') break
+      }
+    }
+  } catch (err) {
+    await removeTemp(temp)
+    throw err
+  }
+  await removeTemp(temp)
+  return null
+}
+
 /** Whether `held` is still this process's lock (it was not broken). */
 export async function stillHeld (held: HeldLock): Promise<boolean> {
   return await lstat(held.entry).catch(ignore('ENOENT')) !== undefined

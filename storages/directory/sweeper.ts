@@ -5,7 +5,7 @@ import type { Dir } from 'node:fs'
 import { lstat, opendir, readdir, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ignore } from './errors.js'
-import { FOLDER_NAME, openRecord, RECORD_NAME, removeFolderIfEmpty, removeIfExpired, TEMP_NAME } from './files.js'
+import { FOLDER_NAME, openRecord, RECORD_NAME, removeFolderIfEmpty, TEMP_NAME, type RemoveExpired } from './files.js'
 import { breakIfStale, LOCK_NAME, LOCK_TEMP_NAME, wallClock } from './lock.js'
 
 // A temp file this old belongs to a writer that died: no live write takes ten minutes.
@@ -17,13 +17,13 @@ export interface Sweeper {
   close (): Promise<void>
 }
 
-async function sweepEntry (folder: string, name: string): Promise<boolean> {
+async function sweepEntry (folder: string, name: string, removeExpired: RemoveExpired): Promise<boolean> {
   const file = join(folder, name)
   if (RECORD_NAME.test(name)) {
     const handle = await openRecord(file, 'r')
     if (handle === null) return false
     try {
-      return await removeIfExpired(file, handle)
+      return await removeExpired(file, handle)
     } finally {
       await handle.close()
     }
@@ -39,7 +39,7 @@ async function sweepEntry (folder: string, name: string): Promise<boolean> {
   return false
 }
 
-export function sweeper (root: string): Sweeper {
+export function sweeper (root: string, removeExpired: RemoveExpired): Sweeper {
   // The folder list of the current cycle, and the folder being read.
   let folders: string[] = []
   let nextFolder = 0
@@ -82,7 +82,7 @@ export function sweeper (root: string): Sweeper {
         continue
       }
       examined++
-      if (await sweepEntry(current.path, entry.name)) removed++
+      if (await sweepEntry(current.path, entry.name, removeExpired)) removed++
     }
     return removed
   }

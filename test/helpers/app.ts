@@ -15,10 +15,26 @@ export async function buildApp (
   return app
 }
 
+// Reading a response's cookies: `res.cookies` (light-my-request) for names and attributes; the
+// helpers below where the raw value matters. `res.cookies` decodes each value with
+// decodeURIComponent, so it cannot send back a value in Ktor's encodings as a browser would (a `+`
+// that stands for a space, `%21`) nor show the bytes on the wire.
+
 /** The `name=value` pairs of a response's Set-Cookie lines, for the next request's Cookie header. */
 export function cookiesOf (setCookie: string | string[] | undefined): string {
   const lines = setCookie === undefined ? [] : Array.isArray(setCookie) ? setCookie : [setCookie]
   return lines.map((line) => line.split(';')[0]).join('; ')
+}
+
+/** Each cookie's raw value (as sent, not decoded), by name. */
+export function rawCookieValues (setCookie: string | string[] | undefined): Map<string, string> {
+  const out = new Map<string, string>()
+  for (const line of setCookies(setCookie)) {
+    const pair = line.split(';')[0] ?? ''
+    const eq = pair.indexOf('=')
+    out.set(pair.slice(0, eq), pair.slice(eq + 1))
+  }
+  return out
 }
 
 /** Every Set-Cookie line of a response, as an array. */

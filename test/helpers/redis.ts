@@ -3,7 +3,8 @@
 // that kills them and removes the folder. Nothing here ever flushes a server: a test that needs a
 // clean keyspace starts its own server or uses its own prefix.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { rmSync } from 'node:fs'
+import { randomInt } from 'node:crypto'
+import { readFileSync, rmSync } from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -79,12 +80,35 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGALRM'] as const) {
   })
 }
 
+// Ports are drawn below the kernel's ephemeral range, which no outgoing connection and no
+// listen(0) is ever given: a port stays free while its server is down (a restart, a server started
+// later on a port chosen before) unless another process picks that very number on purpose.
+const FIRST_PORT = 10_000
+const BUS_OFFSET = 10_000
+
+function ephemeralLow (): number {
+  const range = readSync(() => readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'latin1'))
+  const low = Number(/^\s*(\d+)/.exec(range)?.[1])
+  return Number.isInteger(low) && low > 0 ? low : 32_768
+}
+
+function readSync (read: () => string): string {
+  try {
+    return read()
+  } catch {
+    return ''
+  }
+}
+
 /** A port nobody listens on now (and, with `bus`, whose port + 10000 is free too). */
 export async function freePort (bus = false): Promise<number> {
+  const end = Math.min(ephemeralLow(), 65_536) - (bus ? BUS_OFFSET : 0)
   for (;;) {
-    const port = await listenOnce(0)
+    // An odd ephemeral range with no room below it: any free port, as the kernel gives one.
+    const port = end - FIRST_PORT < 1000 ? await listenOnce(0) : FIRST_PORT + randomInt(end - FIRST_PORT)
+    if (!await listenOnce(port).then(() => true, () => false)) continue
     if (!bus) return port
-    if (port + 10000 <= 65535 && await listenOnce(port + 10000).then(() => true, () => false)) return port
+    if (port + BUS_OFFSET <= 65535 && await listenOnce(port + BUS_OFFSET).then(() => true, () => false)) return port
   }
 }
 
@@ -120,8 +144,11 @@ export async function redisCall (port: number, ...args: Array<string | number>):
   }
 }
 
-/** Polls `check` until it returns a value other than `undefined`, or throws after `ms`. */
-export async function waitFor<T> (what: string, check: () => Promise<T | undefined>, ms = 10_000, every = 50): Promise<T> {
+/**
+ * Polls `check` until it returns a value other than `undefined`, or throws after `ms` (at once for
+ * an error `final` says no later poll can change).
+ */
+export async function waitFor<T> (what: string, check: () => Promise<T | undefined>, ms = 10_000, every = 50, final: (err: unknown) => boolean = () => false): Promise<T> {
   const deadline = Date.now() + ms
   let last: unknown
   for (;;) {
@@ -129,6 +156,7 @@ export async function waitFor<T> (what: string, check: () => Promise<T | undefin
       const value = await check()
       if (value !== undefined) return value
     } catch (err) {
+      if (final(err)) throw err
       last = err
     }
     if (Date.now() > deadline) {
@@ -151,6 +179,14 @@ export interface ServerOptions {
   bus?: boolean
   /** A fixed port instead of a free one. */
   port?: number
+}
+
+const RESTART_TRIES = 3
+
+class PortTaken extends Error {
+  constructor (port: number, by: string) {
+    super(`port ${port} is ${by}`)
+  }
 }
 
 /** One redis-server process, with the controls the outage tests need. */
@@ -206,7 +242,10 @@ export class RedisServer {
   }
 
   async #launch (): Promise<void> {
-    const child = spawn('redis-server', this.args, { cwd: this.dir, stdio: 'ignore' })
+    const child = spawn('redis-server', this.args, { cwd: this.dir, stdio: ['ignore', 'ignore', 'pipe'] })
+    // What it says before its log file is open (a bad argument) goes to stderr.
+    let stderr = ''
+    child.stderr?.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-2000) })
     this.#child = child
     this.#paused = false
     running.add(child)
@@ -217,15 +256,20 @@ export class RedisServer {
       resolve()
     }))
     child.once('error', () => {})
-    await waitFor(`redis-server on port ${this.port}`, async () => {
-      if (gone) throw new Error(`redis-server exited: ${await this.log()}`)
+    // A server that exits at start (a bad argument, its port taken) fails the start at once.
+    const exitedAtStart = this.#exited.then(async () => {
+      throw new Error(`redis-server on port ${this.port} exited at start (exit code ${child.exitCode ?? child.signalCode}):\n${stderr}${await this.log()}`)
+    })
+    const answering = waitFor(`redis-server on port ${this.port}`, async () => {
+      if (gone) throw new Error('redis-server exited')
       // Ours, by its pid: another suite's server may have taken the port before ours could bind.
       const pid = /process_id:(\d+)/.exec(String(await redisCall(this.port, 'INFO', 'server')))?.[1]
-      if (pid !== undefined && Number(pid) !== child.pid) throw new Error(`port ${this.port} is another redis-server's (pid ${pid})`)
+      if (pid !== undefined && Number(pid) !== child.pid) throw new PortTaken(this.port, `another redis-server's (pid ${pid})`)
       return pid === undefined ? undefined : true
-    }, 10_000, 20).catch(async (err: Error) => {
+    }, 10_000, 20, (err) => gone || err instanceof PortTaken).catch(async (err: Error) => {
       throw new Error(`${err.message}\n${await this.log()}`)
     })
+    await Promise.race([answering, exitedAtStart])
   }
 
   /** The tail of the server's log file. */
@@ -255,10 +299,24 @@ export class RedisServer {
     await this.#exited
   }
 
-  /** Starts the server again on the same port and folder (data survives with `appendonly`). */
+  /**
+   * Starts the server again on the same port and folder (data survives with `appendonly`). The
+   * port is below the ephemeral range (freePort), so only a process that picked this very number
+   * can have taken it meanwhile: then a few tries, and a failure that says so.
+   */
   async restart (): Promise<void> {
     await this.kill()
-    await this.#launch()
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#launch()
+      } catch (err) {
+        await this.kill()
+        if (attempt === RESTART_TRIES) {
+          throw new Error(`redis-server could not start again on port ${this.port}, which another process took while it was down (${RESTART_TRIES} tries): ${err instanceof Error ? err.message : String(err)}`)
+        }
+        await sleep(50 * attempt)
+      }
+    }
   }
 
   /** A client of this server, disconnected at teardown. */

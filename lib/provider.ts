@@ -15,7 +15,8 @@ import {
 } from './provider-options.js'
 import { jsonSerializer, type SessionSerializer } from './serializer.js'
 import { ServerSide } from './server-side.js'
-import { CookieTransport, HeaderTransport, type Transport } from './transport.js'
+import { cookieTransport } from './chunked-transport.js'
+import { HeaderTransport, type Transport } from './transport.js'
 
 export type { InvalidReason } from './slot.js'
 
@@ -108,7 +109,7 @@ export function cookieSession<S extends TSchema> (name: string, schema: S, optio
   const cookie = parseOptionsWithDefaults(CookieOptionsSchema, opts.cookie, label)
   // The caller's serializer: options are copied, and the check asks whether jsonSerializer made it.
   checkEncoding({ ...opts, serializer: options?.serializer }, checkSchema(schema, label), label)
-  const transport = new CookieTransport(name, cookieAttributes(name, cookie, opts.maxAge, label))
+  const transport = cookieTransport(name, cookieAttributes(name, cookie, opts.maxAge, label), cookie.chunks, opts.storage !== undefined, label)
   return new Provider<Static<S>>(name, checkSchema(schema, label), transport, opts)
 }
 

@@ -1,0 +1,110 @@
+import type { IncomingHttpHeaders } from 'node:http'
+import type { FastifyReply } from 'fastify'
+import { chunkName, frame, FRAME_BYTES, isFramed, MAX_CHUNKS, scanChunks, split, unframe } from './cookie-chunks.js'
+import { readCookie } from './cookie-syntax.js'
+import { FST_SESSIONS_DUPLICATE, FST_SESSIONS_TOO_LARGE } from './errors.js'
+import { optionsError } from './options.js'
+import { CookieTransport, MAX_AGE_LIMIT, MAX_COOKIE_BYTES, type CookieAttributes, type CookieRequest } from './transport.js'
+
+// A cookie transport whose value may be split over cookie.chunks cookies (cookie-chunks.ts has
+// the wire format). Every Set-Cookie line it writes, attributes included, stays within 4096
+// bytes; chunks the client holds but the new value does not need are expired in the same response.
+
+// What `read` returns for a broken chunk set: a newline, which no Cookie header can hold, so
+// `decode` tells it from every real value and the session reads as malformed.
+const BROKEN = '\n'
+// The least room for a value a chunk must leave: less, and the attributes are the cookie.
+const MIN_CHUNK_BYTES = 512
+
+export class ChunkedCookieTransport extends CookieTransport {
+  readonly chunks: number
+  /** The bytes of value a chunk line has room for, for the longest chunk name and attributes. */
+  readonly room: number
+
+  constructor (name: string, attributes: CookieAttributes, chunks: number) {
+    super(name, attributes)
+    this.chunks = chunks
+    // The longest attributes a line can carry: Max-Age at its cap, Expires, Secure.
+    const attributeBytes = this.line('', MAX_AGE_LIMIT, 0, true).length - name.length - 1
+    this.room = MAX_COOKIE_BYTES - attributeBytes - (chunkName(name, MAX_CHUNKS - 1).length + 1)
+  }
+
+  override read (headers: IncomingHttpHeaders): string | undefined {
+    const header = headers.cookie
+    if (header === undefined) return undefined
+    const first = readCookie(header, this.name)
+    if (first === undefined || !isFramed(first)) return first
+    return unframe(first, header, this.name, this.encoding) ?? BROKEN
+  }
+
+  override decode (raw: string): string | null {
+    return raw === BROKEN ? null : super.decode(raw)
+  }
+
+  /** The pieces an encoded value is written as, the frame included. */
+  pieces (encoded: string): string[] {
+    if (encoded.length <= this.room && !isFramed(encoded)) return [encoded]
+    return frame(split(encoded, this.encoding, this.room - FRAME_BYTES, this.room))
+  }
+
+  override checkSize (encoded: string): void {
+    const count = this.pieces(encoded).length
+    if (count > this.chunks) {
+      throw new FST_SESSIONS_TOO_LARGE(this.name, `the value is ${encoded.length} bytes as encoded and needs ${count} cookies of 4096 bytes (attributes included), more than cookie.chunks (${this.chunks}) allows: raise cookie.chunks (at most ${MAX_CHUNKS}), store less, or use a server-side storage`)
+    }
+  }
+
+  override write (reply: FastifyReply, request: CookieRequest, value: string | null, expires: number | null, now: number): void {
+    const secure = this.secureFor(request)
+    let sent = 1
+    if (value === null) {
+      reply.header('set-cookie', this.clearLine(secure))
+    } else {
+      const pieces = this.pieces(value)
+      const age = this.age(expires, now)
+      for (let i = 0; i < pieces.length; i++) reply.header('set-cookie', this.renamed(this.line(pieces[i] as string, age, now, secure), i))
+      sent = pieces.length
+    }
+    // Chunks the client holds that the new value does not overwrite: expired now, not left to
+    // be sent with every request until they expire.
+    const header = request.headers?.cookie
+    if (header === undefined) return
+    const held = scanChunks(header, this.name)
+    for (let i = sent; i < held.length; i++) {
+      if (held[i] !== undefined) reply.header('set-cookie', this.renamed(this.clearLine(secure), i))
+    }
+  }
+
+  // A line rendered for NAME, given to chunk `index`.
+  private renamed (line: string, index: number): string {
+    return index === 0 ? line : chunkName(this.name, index) + line.slice(this.name.length)
+  }
+}
+
+/** The transport of a cookie session: chunked when cookie.chunks allows more than one cookie. */
+export function cookieTransport (name: string, attributes: CookieAttributes, chunks: number, serverSide: boolean, label: string): CookieTransport {
+  if (!Number.isInteger(chunks) || chunks < 1 || chunks > MAX_CHUNKS) {
+    throw optionsError(label, `cookie.chunks must be a whole number from 1 to ${MAX_CHUNKS}, the most cookies one value may use (ten 4096-byte cookies already pass Node's 16 KiB request header limit); for larger sessions use a server-side storage`)
+  }
+  if (chunks === 1) return new CookieTransport(name, attributes)
+  if (serverSide) {
+    throw optionsError(label, 'cookie.chunks is for client-side sessions: a server-side cookie holds only an id')
+  }
+  const transport = new ChunkedCookieTransport(name, attributes, chunks)
+  if (transport.room < MIN_CHUNK_BYTES) {
+    throw optionsError(label, `the cookie's name and attributes leave ${transport.room} bytes per chunk for the value: shorten the path, domain or extensions`)
+  }
+  return transport
+}
+
+/** Refuses a provider whose cookie name is another provider's chunk: each would overwrite the other. */
+export function checkChunkNames (transports: ReadonlyArray<{ readonly name: string }>): void {
+  const names = new Set(transports.map((t) => t.name))
+  for (const transport of transports) {
+    if (!(transport instanceof ChunkedCookieTransport)) continue
+    for (let i = 1; i < transport.chunks; i++) {
+      const chunk = chunkName(transport.name, i)
+      if (names.has(chunk)) throw new FST_SESSIONS_DUPLICATE(`"${chunk}"`, `it is the name of a chunk of "${transport.name}" (cookie.chunks); rename one of them`)
+    }
+  }
+}

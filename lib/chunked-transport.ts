@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders } from 'node:http'
+import { maxHeaderSize as defaultMaxHeaderSize, type IncomingHttpHeaders } from 'node:http'
 import type { FastifyReply } from 'fastify'
 import { chunkName, frame, FRAME_BYTES, isFramed, MAX_CHUNKS, scanChunks, split, unframe } from './cookie-chunks.js'
 import { readCookie } from './cookie-syntax.js'
@@ -97,8 +97,18 @@ export function cookieTransport (name: string, attributes: CookieAttributes, chu
   return transport
 }
 
+/**
+ * At registration: refuses a provider named like another one's chunk (each would overwrite the
+ * other), and warns when the chunks could pass the server's request header limit.
+ */
+export function checkChunkedCookies (transports: ReadonlyArray<{ readonly name: string }>, server: object, log: { warn: (message: string) => void }): void {
+  checkChunkNames(transports)
+  const warning = headerLimitWarning(transports, server)
+  if (warning !== null) log.warn(warning)
+}
+
 /** Refuses a provider whose cookie name is another provider's chunk: each would overwrite the other. */
-export function checkChunkNames (transports: ReadonlyArray<{ readonly name: string }>): void {
+function checkChunkNames (transports: ReadonlyArray<{ readonly name: string }>): void {
   const names = new Set(transports.map((t) => t.name))
   for (const transport of transports) {
     if (!(transport instanceof ChunkedCookieTransport)) continue
@@ -107,4 +117,19 @@ export function checkChunkNames (transports: ReadonlyArray<{ readonly name: stri
       if (names.has(chunk)) throw new FST_SESSIONS_DUPLICATE(`"${chunk}"`, `it is the name of a chunk of "${transport.name}" (cookie.chunks); rename one of them`)
     }
   }
+}
+
+/**
+ * What the chunked cookies can add up to against the server's request header limit (Node's
+ * default 16 KiB): a warning when a browser holding all of them would get 431 for every request.
+ */
+function headerLimitWarning (transports: ReadonlyArray<{ readonly name: string }>, server: object): string | null {
+  // Node keeps the server's own maxHeaderSize option on the server; without one, its default applies.
+  const maxHeaderSize = 'maxHeaderSize' in server && typeof server.maxHeaderSize === 'number' ? server.maxHeaderSize : defaultMaxHeaderSize
+  let total = 0
+  for (const transport of transports) {
+    total += transport instanceof ChunkedCookieTransport ? transport.chunks * MAX_COOKIE_BYTES : 0
+  }
+  if (total <= maxHeaderSize - MAX_COOKIE_BYTES) return null
+  return `cookie.chunks lets session cookies reach ${total} bytes, and with the request's other headers they would pass the server's header limit (${maxHeaderSize} bytes): browsers then get 431 for every request; raise it (Fastify({ http: { maxHeaderSize } }) or node --max-http-header-size) or lower cookie.chunks`
 }

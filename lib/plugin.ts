@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunc
 import fp from 'fastify-plugin'
 import Type, { type Static } from 'typebox'
 import type { SessionStorage } from '../storages/storage.js'
-import { checkChunkNames } from './chunked-transport.js'
+import { checkChunkedCookies } from './chunked-transport.js'
 import { kFlush, kLoad, SessionContainer } from './container.js'
 import { FST_SESSIONS_DUPLICATE, FST_SESSIONS_UNKNOWN } from './errors.js'
 import { parseOptionsWithDefaults, withDefault } from './options.js'
@@ -46,7 +46,7 @@ async function sessionsPlugin (fastify: FastifyInstance, input: SessionsOptions)
   const options = parseOptionsWithDefaults(SessionsOptionsSchema, own, 'fastify-sessions')
   const providers = options.providers.map(providerOf)
   checkUnique(providers)
-  checkChunkNames(providers.map((p) => p.codec.transport))
+  checkChunkedCookies(providers.map((p) => p.codec.transport), fastify.server, fastify.log)
   for (const p of providers) {
     if (!p.serverSide && p.transformers.length === 0) {
       fastify.log.warn({ session: p.name }, `session "${p.name}" is client-side with no transformer: clients can read and change it; add messageAuthentication() or encrypt()`)

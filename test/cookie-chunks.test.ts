@@ -1,6 +1,7 @@
 // cookie.chunks (issue 18): a client-side value too large for one cookie is split over NAME,
 // NAME.1, ...; every Set-Cookie line stays within 4096 bytes; the chunks read back as one value
 // or not at all; chunks no longer needed are expired in the same response.
+import { Writable } from 'node:stream'
 import { test } from 'tap'
 import Type from 'typebox'
 import type { FastifyInstance } from 'fastify'
@@ -198,6 +199,21 @@ test('cookie.chunks is checked when the provider is made', async (t) => {
     { code: 'FST_SESSIONS_OPTIONS', message: /client-side/ })
   t.throws(() => big('B', 3, { path: '/' + 'p'.repeat(3700) }), { code: 'FST_SESSIONS_OPTIONS', message: /bytes per chunk/ })
   t.doesNotThrow(() => cookieSession('B', Text(), { storage: memoryStorage(), cookie: { chunks: 1 } }))
+})
+
+test('registration warns when the chunks could pass the server\'s request header limit', async (t) => {
+  const warnings = async (chunks: number[], http?: { maxHeaderSize: number }): Promise<string[]> => {
+    const lines: string[] = []
+    const stream = new Writable({ write (chunk, _encoding, done) { lines.push(String(chunk)); done() } })
+    const providers = chunks.map((n, i) => big(`S${i}`, n))
+    const app = await buildApp(t, providers, { fastify: { logger: { level: 'warn', stream }, ...(http === undefined ? {} : { http }) } })
+    await app.ready()
+    return lines.filter((line) => line.includes('cookie.chunks'))
+  }
+  t.same(await warnings([3]), [], 'three chunks stay within Node\'s 16 KiB')
+  const [line] = await warnings([3, 2])
+  t.match(line, /reach 20480 bytes.*header limit \(16384 bytes\).*431.*maxHeaderSize.*lower cookie\.chunks/)
+  t.same(await warnings([10], { maxHeaderSize: 65536 }), [], 'a raised limit is read from the server')
 })
 
 test('a provider named like another one\'s chunk is refused at registration', async (t) => {

@@ -1,6 +1,6 @@
 import { maxHeaderSize as defaultMaxHeaderSize, type IncomingHttpHeaders } from 'node:http'
 import type { FastifyReply } from 'fastify'
-import { chunkName, frame, FRAME_BYTES, isFramed, MAX_CHUNKS, scanChunks, split, unframe } from './cookie-chunks.js'
+import { chunkName, frame, FRAME_BYTES, gatherChunks, isFramed, MAX_CHUNKS, openChunks, scanChunks, split } from './cookie-chunks.js'
 import { readCookie } from './cookie-syntax.js'
 import { FST_SESSIONS_DUPLICATE, FST_SESSIONS_TOO_LARGE } from './errors.js'
 import { optionsError } from './options.js'
@@ -10,9 +10,6 @@ import { CookieTransport, MAX_AGE_LIMIT, MAX_COOKIE_BYTES, type CookieAttributes
 // the wire format). Every Set-Cookie line it writes, attributes included, stays within 4096
 // bytes; chunks the client holds but the new value does not need are expired in the same response.
 
-// What `read` returns for a broken chunk set: a newline, which no Cookie header can hold, so
-// `decode` tells it from every real value and the session reads as malformed.
-const BROKEN = '\n'
 // The least room for a value a chunk must leave: less, and the attributes are the cookie.
 const MIN_CHUNK_BYTES = 512
 
@@ -20,6 +17,7 @@ export class ChunkedCookieTransport extends CookieTransport {
   readonly chunks: number
   /** The bytes of value a chunk line has room for, for the longest chunk name and attributes. */
   readonly room: number
+  private last: [encoded: string, pieces: string[], framed: string[] | null] | null = null
 
   constructor (name: string, attributes: CookieAttributes, chunks: number) {
     super(name, attributes)
@@ -33,22 +31,39 @@ export class ChunkedCookieTransport extends CookieTransport {
     const header = headers.cookie
     if (header === undefined) return undefined
     const first = readCookie(header, this.name)
-    if (first === undefined || !isFramed(first)) return first
-    return unframe(first, header, this.name, this.encoding) ?? BROKEN
+    return first === undefined || !isFramed(first) ? first : gatherChunks(first, header, this.name)
   }
 
+  // Only for values the client-side cache does not know: the chunks are verified here.
   override decode (raw: string): string | null {
-    return raw === BROKEN ? null : super.decode(raw)
+    if (!isFramed(raw)) return super.decode(raw)
+    const joined = openChunks(raw, this.encoding)
+    return joined === null ? null : super.decode(joined)
   }
 
-  /** The pieces an encoded value is written as, the frame included. */
+  /** An encoded value cut into the pieces of its cookies (before the frame), remembered. */
+  private cut (encoded: string): [encoded: string, pieces: string[], framed: string[] | null] {
+    // `set` checks and remembers the value, onSend writes it: one split and one digest for all.
+    if (this.last?.[0] === encoded) return this.last
+    const pieces = encoded.length <= this.room && !isFramed(encoded)
+      ? [encoded]
+      : split(encoded, this.encoding, this.room - FRAME_BYTES, this.room)
+    return (this.last = [encoded, pieces, null])
+  }
+
+  /** The values of the cookies an encoded value is written as, the frame included. */
   pieces (encoded: string): string[] {
-    if (encoded.length <= this.room && !isFramed(encoded)) return [encoded]
-    return frame(split(encoded, this.encoding, this.room - FRAME_BYTES, this.room))
+    const cut = this.cut(encoded)
+    return (cut[2] ??= frame(cut[1]))
+  }
+
+  /** What `read` gives for the cookies of `encoded`: the key of the values the client side remembers. */
+  sentBack (encoded: string): string {
+    return this.pieces(encoded).join('\n')
   }
 
   override checkSize (encoded: string): void {
-    const count = this.pieces(encoded).length
+    const count = this.cut(encoded)[1].length
     if (count > this.chunks) {
       throw new FST_SESSIONS_TOO_LARGE(this.name, `the value is ${encoded.length} bytes as encoded and needs ${count} cookies of 4096 bytes (attributes included), more than cookie.chunks (${this.chunks}) allows: raise cookie.chunks (at most ${MAX_CHUNKS}), store less, or use a server-side storage`)
     }

@@ -85,27 +85,50 @@ function unquote (piece: string, encoding: CookieEncoding): string {
     : piece
 }
 
-/**
- * The one value a framed NAME and its chunks carry, joined as the transport's decoder expects
- * it; null when the frame is broken or a chunk is missing, reordered, altered or inserted.
- */
-export function unframe (first: string, header: string, name: string, encoding: CookieEncoding): string | null {
+// The frame's count and where its tag starts, or null.
+function frameHead (first: string): [count: number, tagAt: number] | null {
   let at = 1
   let count = 0
-  while (at < 3 && at < first.length && first.charCodeAt(at) >= 48 && first.charCodeAt(at) <= 57) {
+  while (at < 3 && first.charCodeAt(at) >= 48 && first.charCodeAt(at) <= 57) {
     count = count * 10 + first.charCodeAt(at) - 48
     at++
   }
-  if (count < 1 || count > MAX_CHUNKS || first.charCodeAt(at) !== 46) return null
-  const tag = first.slice(at + 1, at + 1 + TAG_CHARS)
-  const pieces = count === 1 ? [] : scanChunks(header, name)
-  pieces[0] = first.slice(at + 1 + TAG_CHARS)
-  for (let i = 1; i < count; i++) if (pieces[i] === undefined) return null
-  pieces.length = count
-  const whole = pieces as string[]
-  if (tag.length !== TAG_CHARS || tagOf(whole) !== tag) return null
+  return count < 1 || count > MAX_CHUNKS || first.charCodeAt(at) !== 46 ? null : [count, at + 1]
+}
+
+/**
+ * A framed NAME and the chunks its frame counts, as sent, one per line (no Cookie header holds a
+ * newline): cheap, so a value this process wrote or verified before is known by it without
+ * verifying again. A missing chunk ends the list early, which `openChunks` refuses.
+ */
+export function gatherChunks (first: string, header: string, name: string): string {
+  const head = frameHead(first)
+  if (head === null || head[0] === 1) return first
+  const found = scanChunks(header, name)
+  let out = first
+  for (let i = 1; i < head[0]; i++) {
+    const piece = found[i]
+    if (piece === undefined) break
+    out += '\n' + piece
+  }
+  return out
+}
+
+/**
+ * The one value that gathered chunks carry, joined as the transport's decoder expects it; null
+ * when the frame is broken or a chunk is missing, reordered, altered or inserted.
+ */
+export function openChunks (gathered: string, encoding: CookieEncoding): string | null {
+  const head = frameHead(gathered)
+  if (head === null) return null
+  const [count, tagAt] = head
+  const pieces = gathered.split('\n')
+  if (pieces.length !== count) return null
+  const tag = gathered.slice(tagAt, tagAt + TAG_CHARS)
+  pieces[0] = (pieces[0] as string).slice(tagAt + TAG_CHARS)
+  if (tag.length !== TAG_CHARS || tagOf(pieces) !== tag) return null
   let joined = ''
-  for (const piece of whole) joined += unquote(piece, encoding)
+  for (const piece of pieces) joined += unquote(piece, encoding)
   return joined
 }
 

@@ -29,6 +29,8 @@ export interface Transport {
   decode (raw: string): string | null
   /** The value as it travels; FST_SESSIONS_INVALID_PAYLOAD when the transport cannot carry it. */
   encode (value: string): string
+  /** What `read` gives back for a value sent as `encoded`, when that is not `encoded` itself (chunked cookies). */
+  sentBack?(encoded: string): string
   /** FST_SESSIONS_TOO_LARGE when a client-side value is past what clients keep. */
   checkSize (encoded: string): void
   /** Sends `value` (null: expires the client's) with an absolute `expires` (epoch ms) or none. */

@@ -60,6 +60,23 @@ test('a 10 KB session is split over BIG, BIG.1, BIG.2 and reads back whole', asy
   t.same(read.json(), [10000])
 })
 
+test('a chunked value this process wrote reads back without being verified again', async (t) => {
+  const mac = messageAuthentication({ key })
+  let verified = 0
+  const counting: SessionTransportTransformer = {
+    transformWrite: (value) => mac.transformWrite(value),
+    transformRead: (value) => { verified++; return mac.transformRead(value) },
+  }
+  const p = cookieSession('BIG', Text(), { transformers: [counting], cookie: { chunks: 4 } })
+  const app = await textApp(t, [p])
+  const cookie = cookiesOf((await app.inject('/set?size=10000')).headers['set-cookie'])
+  t.same((await app.inject({ url: '/', headers: { cookie } })).json(), [10000])
+  t.equal(verified, 0, 'known by its chunks: no MAC, no digest')
+  const other = await textApp(t, [cookieSession('BIG', Text(), { transformers: [counting], cookie: { chunks: 4 } })])
+  t.same((await other.inject({ url: '/', headers: { cookie } })).json(), [10000])
+  t.equal(verified, 1, 'another process verifies it once')
+})
+
 test('every whole Set-Cookie line stays within 4096 bytes, long attributes included', async (t) => {
   const p = big('S', 10, { secure: true, domain: 'example.com', path: '/' + 'p'.repeat(300), extensions: { Partitioned: '' } })
   const app = await textApp(t, [p])

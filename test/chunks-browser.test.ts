@@ -28,7 +28,7 @@ if (!existsSync(CHROMIUM)) {
   } else {
     const notice = `Browser suite skipped: ${INSTALL}`
     console.error(`\n${'!'.repeat(notice.length + 8)}\n!!! ${notice} !!!\n${'!'.repeat(notice.length + 8)}\n`)
-    test('chunked cookies in a real browser', { skip: notice }, async () => {})
+    test('the chunks browser suite', { skip: notice }, async () => {})
   }
 } else {
   test('chunked cookies in a real browser', async (t) => {

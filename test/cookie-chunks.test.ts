@@ -108,6 +108,23 @@ test('a value that fits one cookie is written as with chunks: 1, in one line and
   t.same((await three.inject({ url: '/', headers: { cookie: cookiesOf(a) } })).json(), [100])
 })
 
+test('a raw value that starts as a frame does is framed itself, small or large, and reads back', async (t) => {
+  const bang = cookieSession('R', Text(), {
+    envelope: false,
+    serializer: { serialize: (v) => '!' + v.text, deserialize: (text) => ({ text: text.slice(1) }) },
+    transformers: [{ transformRead: (v) => v, transformWrite: (v) => v }],
+    cookie: { encoding: 'raw', chunks: 3 },
+  })
+  const app = await textApp(t, [bang])
+  for (const [size, count] of [[10, 1], [3000, 2]] as const) {
+    const res = await app.inject(`/set?size=${size}&fill=2.`)
+    const lines = setCookies(res.headers['set-cookie'])
+    t.equal(lines.length, count)
+    t.ok(new RegExp(`^!${count}\\.[A-Za-z0-9_-]{8}!2\\.`).test(parseSetCookie(lines[0] as string).value as string), 'framed, count first')
+    t.same((await app.inject({ url: '/', headers: { cookie: cookiesOf(res.headers['set-cookie']) } })).json(), [size * 2])
+  }
+})
+
 test('a missing chunk makes the session absent, reported as malformed', async (t) => {
   const reasons: string[] = []
   const app = await textApp(t, [big()], reasons)

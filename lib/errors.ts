@@ -22,7 +22,7 @@ export const FST_SESSIONS_INVALID_PAYLOAD = createError(
 
 export const FST_SESSIONS_TOO_LARGE = createError(
   'FST_SESSIONS_TOO_LARGE',
-  'Session "%s" is too large for its cookie: %s',
+  'Session "%s" is too large to travel in cookies: %s',
   500
 )
 

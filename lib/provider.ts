@@ -1,6 +1,7 @@
 import type { Static, TSchema } from 'typebox'
 import type { SessionStorage } from '../storages/storage.js'
 import type { SessionTransportTransformer } from '../transformers/transformer.js'
+import { cookieTransport } from './chunked-transport.js'
 import { ClientSide } from './client-side.js'
 import { Clock } from './clock.js'
 import { Codec } from './codec.js'
@@ -15,7 +16,6 @@ import {
 } from './provider-options.js'
 import { jsonSerializer, type SessionSerializer } from './serializer.js'
 import { ServerSide } from './server-side.js'
-import { cookieTransport } from './chunked-transport.js'
 import { HeaderTransport, type Transport } from './transport.js'
 
 export type { InvalidReason } from './slot.js'

@@ -207,7 +207,7 @@ async function check (scenario: Scenario, port: number, cookie: string, loaded =
   const count = body.count ?? -1
   if (loaded && scenario.kind === 'counter' ? count < 1 : count !== expected) fail(`expected count ${expected}, got ${JSON.stringify(body)}`)
   if (scenario.ours) {
-    if (scenario.kind === 'counter' && setCookie.length !== 1) fail('a counter must send one Set-Cookie')
+    if (scenario.kind === 'counter' && setCookie.length !== (scenario.cookies ?? 1)) fail(`a counter must send ${scenario.cookies ?? 1} Set-Cookie`)
     if (scenario.kind !== 'counter' && setCookie.length !== 0) fail('a read must send no Set-Cookie')
   }
 }

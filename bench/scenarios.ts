@@ -29,6 +29,8 @@ export interface Scenario {
   ours: boolean
   /** Needs the redis-server the bench starts. */
   redis?: boolean
+  /** The Set-Cookie lines a write of ours sends (default 1; a chunked session sends one per chunk). */
+  cookies?: number
   build (env: Environment): Promise<FastifyInstance>
 }
 
@@ -40,6 +42,8 @@ const KEY = hex('8f1d3c5b7a9e0f2d4c6b8a0e1f3d5c7b9a8e6f4d2c0b1a3e5f7d9c8b6a4e2f0
 const SECRET = 'a fixed secret of at least thirty-two characters, bench only'
 
 const FRESH: Data = { username: 'bench', count: 0 }
+// A session that needs three cookies (cookie.chunks): 9000 characters that no encoding expands.
+const LARGE: Data = { username: 'bench-' + 'x'.repeat(9000), count: 0 }
 
 async function optional<T> (specifiers: readonly string[], name: string): Promise<T | undefined> {
   for (const specifier of specifiers) {
@@ -71,13 +75,13 @@ function app (): FastifyInstance {
 
 type Options = Parameters<typeof cookieSession<typeof Payload>>[2]
 
-// An app with our plugin and one cookie provider named S.
-async function ours (kind: Kind, options: Options): Promise<FastifyInstance> {
+// An app with our plugin and one cookie provider named S, primed with `fresh`.
+async function ours (kind: Kind, options: Options, fresh: Data = FRESH): Promise<FastifyInstance> {
   const fastify = app()
   const provider = cookieSession('S', Payload, options)
   await fastify.register(sessions, { providers: [provider] })
   fastify.get('/prime', async (request) => {
-    request.sessions.set(provider, FRESH)
+    request.sessions.set(provider, fresh)
     return { count: 0 }
   })
   if (kind === 'counter') {
@@ -267,6 +271,21 @@ export const scenarios: readonly Scenario[] = [
     kind: 'counter',
     ours: true,
     build: () => ours('counter', { transformers: [messageAuthentication({ key: KEY })] }),
+  },
+  {
+    id: 'chunks-read',
+    label: 'messageAuthentication read, 9 KB over 3 chunk cookies',
+    kind: 'read',
+    ours: true,
+    build: () => ours('read', { transformers: [messageAuthentication({ key: KEY })], cookie: { chunks: 3 } }, LARGE),
+  },
+  {
+    id: 'chunks-counter',
+    label: 'messageAuthentication counter, 9 KB over 3 chunk cookies',
+    kind: 'counter',
+    ours: true,
+    cookies: 3,
+    build: () => ours('counter', { transformers: [messageAuthentication({ key: KEY })], cookie: { chunks: 3 } }, LARGE),
   },
   {
     id: 'encrypt-counter',

@@ -101,7 +101,8 @@ export class ClientSide {
     this.codec.transport.checkSize(out)
     // The client sends this value back next: remembering it spares that request the verification.
     // The serializer's text may be a rope of many small pieces: kept flat, at its counted weight.
-    this.verified.set(verifiedKey(out), { raw: out, text: detach(text), stamp: this.envelope ? stamp : null })
+    const raw = this.codec.transport.sentBack?.(out) ?? out
+    this.verified.set(verifiedKey(raw), { raw, text: detach(text), stamp: this.envelope ? stamp : null })
     return out
   }
 }

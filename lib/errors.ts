@@ -22,7 +22,7 @@ export const FST_SESSIONS_INVALID_PAYLOAD = createError(
 
 export const FST_SESSIONS_TOO_LARGE = createError(
   'FST_SESSIONS_TOO_LARGE',
-  'Session "%s" would make a cookie of %s bytes; browsers drop cookies over 4096 bytes',
+  'Session "%s" is too large to travel in cookies: %s',
   500
 )
 

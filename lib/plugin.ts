@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunc
 import fp from 'fastify-plugin'
 import Type, { type Static } from 'typebox'
 import type { SessionStorage } from '../storages/storage.js'
+import { checkChunkedCookies } from './chunked-transport.js'
 import { kFlush, kLoad, SessionContainer } from './container.js'
 import { FST_SESSIONS_DUPLICATE, FST_SESSIONS_OPTIONS, FST_SESSIONS_UNKNOWN } from './errors.js'
 import { parseOptionsWithDefaults, withDefault } from './options.js'
@@ -50,6 +51,7 @@ async function sessionsPlugin (fastify: FastifyInstance, input: SessionsOptions)
   const providers = options.providers.map(providerOf)
   checkUnique(providers)
   warnAbout(fastify, providers)
+  checkChunkedCookies(providers.map((p) => p.codec.transport), fastify.server, fastify.log)
 
   const registry = makeRegistry(providers, options.cacheControl, options.onInvalid)
   const lookup = registry.lookup

@@ -56,6 +56,8 @@ export const CookieOptionsSchema = Type.Object({
   priority: Type.Optional(Type.Union([Type.Literal('low'), Type.Literal('medium'), Type.Literal('high')])),
   /** Extra attributes; an empty or null value renders a bare flag (`{ Partitioned: '' }`). */
   extensions: Type.Optional(Type.Record(Type.String(), Type.Union([Type.String(), Type.Null()]))),
+  /** Client-side only: how many cookies (NAME, NAME.1, ...) a value too large for one may use, 1 to 10; default 1. */
+  chunks: withDefault(Type.Number(), 1),
 }, { additionalProperties: false })
 
 export type CookieOptions = Static<typeof CookieOptionsSchema>

@@ -1,6 +1,7 @@
 import type { Static, TSchema } from 'typebox'
 import type { SessionStorage } from '../storages/storage.js'
 import type { SessionTransportTransformer } from '../transformers/transformer.js'
+import { cookieTransport } from './chunked-transport.js'
 import { ClientSide } from './client-side.js'
 import { Clock } from './clock.js'
 import { Codec } from './codec.js'
@@ -15,7 +16,7 @@ import {
 } from './provider-options.js'
 import { jsonSerializer, type SessionSerializer } from './serializer.js'
 import { ServerSide } from './server-side.js'
-import { CookieTransport, HeaderTransport, type Transport } from './transport.js'
+import { HeaderTransport, type Transport } from './transport.js'
 
 export type { InvalidReason } from './slot.js'
 
@@ -108,7 +109,7 @@ export function cookieSession<S extends TSchema> (name: string, schema: S, optio
   const cookie = parseOptionsWithDefaults(CookieOptionsSchema, opts.cookie, label)
   // The caller's serializer: options are copied, and the check asks whether jsonSerializer made it.
   checkEncoding({ ...opts, serializer: options?.serializer }, checkSchema(schema, label), label)
-  const transport = new CookieTransport(name, cookieAttributes(name, cookie, opts.maxAge, label))
+  const transport = cookieTransport(name, cookieAttributes(name, cookie, opts.maxAge, label), cookie.chunks, opts.storage !== undefined, label)
   return new Provider<Static<S>>(name, checkSchema(schema, label), transport, opts)
 }
 

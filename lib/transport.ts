@@ -11,6 +11,8 @@ import { FST_SESSIONS_INVALID_PAYLOAD, FST_SESSIONS_TOO_LARGE } from './errors.j
 /** What a transport needs of the request it answers. */
 export interface CookieRequest {
   protocol: string
+  /** The request's headers: a chunked cookie expires the chunks the client holds and no longer needs. */
+  headers?: IncomingHttpHeaders
   log: { warn: (context: object, message: string) => void }
 }
 
@@ -27,6 +29,8 @@ export interface Transport {
   decode (raw: string): string | null
   /** The value as it travels; FST_SESSIONS_INVALID_PAYLOAD when the transport cannot carry it. */
   encode (value: string): string
+  /** What `read` gives back for a value sent as `encoded`, when that is not `encoded` itself (chunked cookies). */
+  sentBack?(encoded: string): string
   /** FST_SESSIONS_TOO_LARGE when a client-side value is past what clients keep. */
   checkSize (encoded: string): void
   /** Sends `value` (null: expires the client's) with an absolute `expires` (epoch ms) or none. */
@@ -56,8 +60,8 @@ const SAME_SITE = { lax: 'Lax', strict: 'Strict', none: 'None' } as const
 const PRIORITY = { low: 'Low', medium: 'Medium', high: 'High' } as const
 const EPOCH = 'Thu, 01 Jan 1970 00:00:00 GMT'
 // Ktor's (and most browsers') ceiling for Max-Age: 2^31 - 1 seconds, about 68 years.
-const MAX_AGE_LIMIT = 2147483647
-const MAX_COOKIE_BYTES = 4096
+export const MAX_AGE_LIMIT = 2147483647
+export const MAX_COOKIE_BYTES = 4096
 
 export class CookieTransport implements Transport {
   readonly kind = 'cookie'
@@ -112,7 +116,9 @@ export class CookieTransport implements Transport {
 
   checkSize (encoded: string): void {
     const size = this.size(encoded)
-    if (size > MAX_COOKIE_BYTES) throw new FST_SESSIONS_TOO_LARGE(this.name, size)
+    if (size > MAX_COOKIE_BYTES) {
+      throw new FST_SESSIONS_TOO_LARGE(this.name, `name=value is ${size} bytes, and browsers drop cookies over ${MAX_COOKIE_BYTES}: store less, split it over cookies with cookie.chunks, or use a server-side storage`)
+    }
   }
 
   /** What browsers count against their 4096-byte limit. */
@@ -129,7 +135,7 @@ export class CookieTransport implements Transport {
    * The cookie's Max-Age in seconds: the session's remaining absolute lifetime, capped by the
    * cookie's own when it has one.
    */
-  private age (expires: number | null, now: number): number | null {
+  protected age (expires: number | null, now: number): number | null {
     if (this.maxAge === null) return null
     const remaining = expires === null ? null : Math.max(0, Math.ceil((expires - now) / 1000))
     if (this.maxAge !== undefined) return remaining === null ? this.maxAge : Math.min(this.maxAge, remaining)

@@ -3,7 +3,7 @@ import { expect, test } from 'tstyche'
 import Type from 'typebox'
 import sessions, {
   cookieSession, headerSession, memoryStorage, messageAuthentication, hex,
-  type SessionProvider, type SessionSerializer, type SessionStorage, type SessionTransportTransformer,
+  type CookieOptions, type CookieSessionOptions, type SessionProvider, type SessionSerializer, type SessionStorage, type SessionTransportTransformer,
 } from 'fastify-sessions'
 
 const Login = Type.Object({ username: Type.String(), count: Type.Integer() })
@@ -74,6 +74,14 @@ test('options are typed: unknown options and wrong values do not compile', () =>
   expect(cookieSession).type.not.toBeCallableWith('S', Login, { maxAge: '1 day' })
   expect(cookieSession).type.toBeCallableWith('S', Login, { cookie: { secure: 'auto', encoding: 'base64', maxAge: null }, idleTimeout: 600 })
   expect(messageAuthentication).type.not.toBeCallableWith({ key: 'secret' })
+})
+
+test('cookie.chunks is a number of cookies, for cookie sessions only', () => {
+  expect(cookieSession).type.toBeCallableWith('S', Login, { cookie: { chunks: 3 } })
+  expect(cookieSession).type.not.toBeCallableWith('S', Login, { cookie: { chunks: '3' } })
+  expect(headerSession).type.not.toBeCallableWith('X-S', Login, { cookie: { chunks: 3 } })
+  expect<CookieSessionOptions['cookie']>().type.toBe<CookieOptions | undefined>()
+  expect<CookieOptions['chunks']>().type.toBe<number | undefined>()
 })
 
 test('routes can choose which sessions they load', () => {

@@ -87,7 +87,7 @@ test('a chunked value this process wrote reads back without being verified again
 })
 
 test('every whole Set-Cookie line stays within 4096 bytes, long attributes included', async (t) => {
-  const make = () => big('S', 10, { secure: true, domain: 'example.com', path: '/' + 'p'.repeat(300), extensions: { Partitioned: '' } })
+  const make = () => big('S', 10, { secure: true, domain: 'example.com', path: '/' + 'p'.repeat(300), partitioned: true, priority: 'high' })
   const app = await textApp(t, [make()])
   let most = 0
   // é is six bytes as encoded: up to ten chunks of about 3.5 KB.
@@ -96,7 +96,7 @@ test('every whole Set-Cookie line stays within 4096 bytes, long attributes inclu
     t.equal(res.statusCode, 200)
     const lines = setCookies(res.headers['set-cookie'])
     for (const line of lines) most = Math.max(most, Buffer.byteLength(line))
-    t.ok(lines.every((line) => Buffer.byteLength(line) <= 4096 && line.includes('; Secure')), `size ${size}: ${lines.length} lines`)
+    t.ok(lines.every((line) => Buffer.byteLength(line) <= 4096 && line.includes('; Secure') && line.includes('; Partitioned')), `size ${size}: ${lines.length} lines`)
     t.same(await readTwice(t, app, () => [make()], cookiesOf(res.headers['set-cookie'])), [[size], [size]], `size ${size} reads back`)
   }
   t.ok(most > 3900, `the lines are filled (${most} bytes)`)

@@ -102,3 +102,23 @@ test('sessionCookie works with fetch against a listening app', async (t) => {
   const set = await fetch(`http://127.0.0.1:${port}/set`)
   t.same(await readSession(login, set.headers.getSetCookie()), { username: 'ada', count: 7 }, 'fetch\'s getSetCookie()')
 })
+
+test('chunked cookies: sessionCookie gives every chunk, readSession joins the Set-Cookie lines', async (t) => {
+  const Big = Type.Object({ username: Type.String(), count: Type.Integer(), notes: Type.String() })
+  const cart = cookieSession('CART', Big, { transformers: [messageAuthentication({ key: hex(KEY_HEX) })], cookie: { chunks: 3 } })
+  const app = Fastify()
+  await app.register(sessions, { providers: [cart] })
+  app.get('/me', async (request) => ({ session: request.sessions.get(cart) }))
+  app.get('/set', async (request) => { request.sessions.set(cart, { username: 'ada', count: 2, notes: 'n'.repeat(6000) }); return 'ok' })
+  t.teardown(() => app.close())
+
+  const payload = { username: 'ada', count: 1, notes: 'x'.repeat(6000) }
+  const cookie = await sessionCookie(cart, payload)
+  t.match(cookie, /^CART=[^;]+; CART\.1=[^;]+$/, 'two chunks, as a Cookie header')
+  t.same((await app.inject({ url: '/me', headers: { cookie } })).json(), { session: payload })
+
+  const lines = (await app.inject('/set')).headers['set-cookie'] as string[]
+  t.equal(lines.length, 2)
+  t.same(await readSession(cart, lines), { username: 'ada', count: 2, notes: 'n'.repeat(6000) })
+  t.equal(await readSession(cart, lines.slice(0, 1)), null, 'a missing chunk reads as absent')
+})

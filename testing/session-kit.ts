@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { readCookie } from '../lib/cookie-syntax.js'
+import { ChunkedCookieTransport } from '../lib/chunked-transport.js'
+import { chunkName } from '../lib/cookie-chunks.js'
 import { providerOf, type Provider, type SessionProvider } from '../lib/provider.js'
 import type { Outgoing } from '../lib/transport.js'
 
@@ -59,25 +60,22 @@ export async function sessionValue<T> (provider: SessionProvider<T>, payload: T,
 /**
  * `NAME=value` for a session holding `payload`, to send as a Cookie header (inject, fetch) or to
  * split into a browser cookie. Server-side providers: the record is written into their storage.
+ * A value over `cookie.chunks` cookies gives every chunk: `NAME=...; NAME.1=...`.
  */
 export async function sessionCookie<T> (provider: SessionProvider<T>, payload: T, options: SessionCookieOptions = {}): Promise<string> {
-  return `${provider.name}=${await sessionValue(provider, payload, options)}`
+  const value = await sessionValue(provider, payload, options)
+  const transport = providerOf(provider).codec.transport
+  if (!(transport instanceof ChunkedCookieTransport)) return `${provider.name}=${value}`
+  return transport.pieces(value).map((piece, i) => `${chunkName(provider.name, i)}=${piece}`).join('; ')
 }
 
-// The provider's raw value in what was given, or undefined.
+// The provider's raw value in what was given, or undefined. Set-Cookie lines and Cookie headers
+// are read as one Cookie header (attributes are pairs the scan passes over), so chunks join.
 function rawValue (p: Provider, carrier: SessionCarrier): string | undefined {
   const items: ReadonlyArray<string | NamedCookie> = typeof carrier === 'string' || !Array.isArray(carrier) ? [carrier as string | NamedCookie] : carrier
-  for (const item of items) {
-    if (typeof item !== 'string') {
-      if (item.name === p.name) return item.value
-      continue
-    }
-    if (p.transport === 'header') return item
-    // A Set-Cookie line starts with its cookie; a Cookie header lists pairs. One scan reads both.
-    const value = readCookie(item, p.name)
-    if (value !== undefined) return value
-  }
-  return undefined
+  if (p.transport === 'header') return items.find((item): item is string => typeof item === 'string')
+  const cookie = items.map((item) => typeof item === 'string' ? item : `${item.name}=${item.value}`).join('; ')
+  return p.codec.transport.read({ cookie })
 }
 
 /**

@@ -41,6 +41,8 @@ export { ktorEncrypt } from '../transformers/ktor-encrypt.js'
 export type { KtorEncryptOptions, IvGenerator } from '../transformers/ktor-encrypt.js'
 export { digest } from '../transformers/digest.js'
 export type { DigestOptions } from '../transformers/digest.js'
+export { secretbox } from '../transformers/secretbox.js'
+export type { SecretboxOptions } from '../transformers/secretbox.js'
 export { hex } from '../transformers/keys.js'
 export type { KeyInput } from '../transformers/keys.js'
 

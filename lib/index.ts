@@ -14,6 +14,13 @@ export type { CookieOptions, CookieSessionOptions, HeaderSessionOptions } from '
 export type { SessionContainer, ProviderRef, SetOptions } from './container.js'
 export type { CookieEncoding } from './cookie-encoding.js'
 
+// Moving from other session libraries
+export { fromSecureSession } from './migrate/secure-session.js'
+export type { FromSecureSessionOptions } from './migrate/secure-session.js'
+export { fromConnectSession } from './migrate/connect-session.js'
+export type { FromConnectSessionOptions } from './migrate/connect-session.js'
+export type { SessionMigration, MigratedSession, OldCookieOptions } from './migrate/migration.js'
+
 // Serializers
 export { jsonSerializer } from './serializer.js'
 export type { SessionSerializer } from './serializer.js'
@@ -30,6 +37,8 @@ export { cacheStorage } from '../storages/cache.js'
 export type { CacheStorage, CacheStorageOptions } from '../storages/cache.js'
 export { redisStorage } from '../storages/redis.js'
 export type { RedisStorage, RedisStorageOptions } from '../storages/redis.js'
+export { connectStore } from '../storages/connect.js'
+export type { ConnectStore } from '../storages/connect.js'
 
 // Transformers and keys
 export type { SessionTransportTransformer } from '../transformers/transformer.js'

@@ -38,7 +38,7 @@ export type { CacheStorage, CacheStorageOptions } from '../storages/cache.js'
 export { redisStorage } from '../storages/redis.js'
 export type { RedisStorage, RedisStorageOptions } from '../storages/redis.js'
 export { connectStore } from '../storages/connect.js'
-export type { ConnectStore } from '../storages/connect.js'
+export type { ConnectStore, ConnectSession } from '../storages/connect.js'
 
 // Transformers and keys
 export type { SessionTransportTransformer } from '../transformers/transformer.js'

@@ -38,7 +38,7 @@ async function expressLogin (t: Test, store: expressSession.Store, user: string)
   const middleware = expressSession({ secret: SECRET, store, resave: false, saveUninitialized: false })
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     middleware(req as never, res as never, () => {
-      const session = (req as unknown as { session: expressSession.Session & { user?: string }, sessionID: string })
+      const session = req as unknown as { session: expressSession.Session & { user?: string }, sessionID: string }
       session.session.user = user
       res.end(session.sessionID)
     })

@@ -230,7 +230,7 @@ export class SessionContainer {
     if (this.#allowed !== null && this.#allowed[index] !== true) return undefined
     const p = this.#registry.providers[index] as Provider
     if (p.migrations === undefined || !carriesOld(p.migrations, cookieHeader)) return undefined
-    return moveIn(p.migrations, cookieHeader, now, this.#request.log, (payload) => this.set(p, payload as never)).then((moved) => {
+    return moveIn(p.migrations, cookieHeader, now, this.#request.log, (payload) => this.set(p, payload)).then((moved) => {
       if (moved !== null) (this.#moved ??= []).push(moved)
     })
   }

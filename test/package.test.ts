@@ -70,18 +70,19 @@ if (typeof storageConformance !== 'object' || storageConformance.length === 0) t
 // sodium-native is an optional peer dependency, not installed here: only secretbox asks for it.
 let sodium = 'loaded'
 try { secretbox({ key: new Uint8Array(32) }) } catch (err) { sodium = err.code + (/npm install sodium-native/.test(err.message) ? ' says how to install it' : ' without a hint') }
+try { fromSecureSession({ key: new Uint8Array(32), map: () => null }); sodium += ', fromSecureSession loaded' } catch (err) { if (err.code !== 'FST_SESSIONS_OPTIONS') sodium += ', fromSecureSession: ' + err.code }
 console.log(seen.body + ' / ' + sodium)
 `
 
 const ESM = CONSUMER_JS(`import fastify from 'fastify'
 import Type from 'typebox'
-import sessions, { cookieSession, memoryStorage, secretbox } from 'fastify-sessions'
+import sessions, { cookieSession, fromSecureSession, memoryStorage, secretbox } from 'fastify-sessions'
 import { storageConformance } from 'fastify-sessions/testing'`)
 
 // CommonJS has no top-level await: the same body inside an async function.
 const CJS = `const fastify = require('fastify')
 const Type = require('typebox').default
-const { default: sessions, cookieSession, memoryStorage, secretbox } = require('fastify-sessions')
+const { default: sessions, cookieSession, fromSecureSession, memoryStorage, secretbox } = require('fastify-sessions')
 const { storageConformance } = require('fastify-sessions/testing')
 ;(async () => {
 ${CONSUMER_JS('').trim()}

@@ -15,7 +15,8 @@ export interface MigratedSession<T> {
 /**
  * Reads another session library's cookie (`fromSecureSession`, `fromConnectSession`, or your own).
  * `read` resolves null for a cookie that is garbage, tampered with, expired, of another key, or
- * that `map` declined; it rejects only when a storage it needs fails (answered with a 503).
+ * that `map` declined. If it throws, the request goes on without it (and a log line without values
+ * says so); only the built-in migrations' old store failing answers 503.
  */
 export interface SessionMigration<T> {
   /** The old library's cookie name. */

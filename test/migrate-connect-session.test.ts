@@ -155,4 +155,6 @@ test('bad fromConnectSession options are refused at the factory', async (t) => {
   t.throws(() => fromConnectSession({ secret: '', store, map }), { code: 'FST_SESSIONS_OPTIONS', message: /secret/ })
   t.throws(() => fromConnectSession({ secret: SECRET, store: {} as never, map }), { code: 'FST_SESSIONS_OPTIONS', message: /store/ })
   t.throws(() => fromConnectSession({ secret: SECRET, store } as never), { code: 'FST_SESSIONS_OPTIONS', message: /map/ })
+  t.throws(() => fromConnectSession({ secret: [], store, map }), { code: 'FST_SESSIONS_OPTIONS', message: /secret/ })
+  t.throws(() => fromConnectSession({ secret: SECRET, store, map, cookiePrefix: 's:' } as never), { code: 'FST_SESSIONS_OPTIONS', message: /unknown option "cookiePrefix"/ })
 })

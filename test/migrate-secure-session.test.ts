@@ -151,6 +151,8 @@ test('bad migrate options are refused at the factory', async (t) => {
   t.throws(() => fromSecureSession({ key: NEW_KEY } as never), { code: 'FST_SESSIONS_OPTIONS', message: /map/ })
   t.throws(() => fromSecureSession({ key: NEW_KEY, map, cookieName: 'bad name' }), { code: 'FST_SESSIONS_OPTIONS', message: /cookieName/ })
   t.throws(() => fromSecureSession({ key: NEW_KEY, map, expiry: 0 }), { code: 'FST_SESSIONS_OPTIONS', message: /expiry/ })
+  t.throws(() => fromSecureSession({ key: NEW_KEY, map, secret: 'the old secret' } as never), { code: 'FST_SESSIONS_OPTIONS', message: /unknown option "secret"/ })
+  t.throws(() => fromSecureSession({ key: NEW_KEY, map, cookie: { path: '/; Domain=evil' } }), { code: 'FST_SESSIONS_OPTIONS', message: /attribute/ })
   t.throws(() => cookieSession('session', User, { migrate: [fromSecureSession({ key: NEW_KEY, map })], transformers: [secretbox({ key: NEW_KEY })] }),
     { code: 'FST_SESSIONS_OPTIONS', message: /another name/ })
   t.throws(() => cookieSession('s', User, { migrate: [{ cookieName: 'x' } as never] }), { code: 'FST_SESSIONS_OPTIONS' })

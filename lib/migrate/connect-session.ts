@@ -1,9 +1,18 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
+import Type from 'typebox'
 import { callStore, type ConnectStore } from '../../storages/connect.js'
-import { optionsError } from '../options.js'
-import { decodeOldCookie, expireLine, isRecord, OldStoreError, type OldCookieOptions, type SessionMigration } from './migration.js'
+import { parseOptions } from '../options.js'
+import { decodeOldCookie, expireLine, isRecord, MigrationOptions, OldStoreError, type OldCookieOptions, type SessionMigration } from './migration.js'
 
 const LABEL = 'fromConnectSession()'
+
+const method = Type.Function([], Type.Unknown())
+const Secret = Type.String({ minLength: 1 })
+const Schema = Type.Object({
+  ...MigrationOptions,
+  secret: Type.Union([Secret, Type.Array(Secret, { minItems: 1 })]),
+  store: Type.Object({ get: method, destroy: method }),
+}, { additionalProperties: false })
 
 export interface FromConnectSessionOptions<T> {
   /** The old cookie's name; default `'sessionId'` (@fastify/session); express-session's is `'connect.sid'`. */
@@ -46,11 +55,9 @@ function expired (cookie: unknown, now: number): boolean {
  * is set in this provider's format, the old entry is destroyed.
  */
 export function fromConnectSession<T> (options: FromConnectSessionOptions<T>): SessionMigration<T> {
-  if (typeof options?.map !== 'function') throw optionsError(LABEL, 'map must be a function from the old session data to a payload (or null)')
-  const secrets = typeof options.secret === 'string' ? [options.secret] : Array.isArray(options.secret) ? [...options.secret] : []
-  if (secrets.length === 0 || secrets.some((s) => typeof s !== 'string' || s === '')) throw optionsError(LABEL, 'secret must be the old library\'s secret: a non-empty string or a list of them')
+  parseOptions(Schema, options, LABEL)
+  const secrets = typeof options.secret === 'string' ? [options.secret] : [...options.secret]
   const store = options.store
-  if (typeof store?.get !== 'function' || typeof store.destroy !== 'function') throw optionsError(LABEL, 'store must be the old library\'s store (with get and destroy)')
   const cookieName = options.cookieName ?? 'sessionId'
   const expireCookie = expireLine(cookieName, options.cookie, LABEL)
   const map = options.map

@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
+import Type from 'typebox'
 import { isAttributeValue, isToken, readCookie } from '../cookie-syntax.js'
 import { optionsError } from '../options.js'
 
@@ -33,6 +34,17 @@ export interface OldCookieOptions {
   domain?: string
   /** Default: Secure for `__Secure-` and `__Host-` names. */
   secure?: boolean
+}
+
+/** The options every built-in migration shares, as schemas (unknown options are refused). */
+export const MigrationOptions = {
+  cookieName: Type.Optional(Type.String()),
+  cookie: Type.Optional(Type.Object({
+    path: Type.Optional(Type.String()),
+    domain: Type.Optional(Type.String()),
+    secure: Type.Optional(Type.Boolean()),
+  }, { additionalProperties: false })),
+  map: Type.Function([], Type.Unknown()),
 }
 
 /** The Set-Cookie line that expires `name`, checked at the factory. */

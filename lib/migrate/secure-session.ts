@@ -1,13 +1,20 @@
+import Type from 'typebox'
 import { keyList, type KeyInput } from '../../transformers/keys.js'
 import { loadSodium } from '../../transformers/sodium.js'
-import { optionsError } from '../options.js'
-import { decodeOldCookie, expireLine, isRecord, type OldCookieOptions, type SessionMigration } from './migration.js'
+import { parseOptions } from '../options.js'
+import { decodeOldCookie, expireLine, isRecord, MigrationOptions, type OldCookieOptions, type SessionMigration } from './migration.js'
 
 const LABEL = 'fromSecureSession()'
 const NONCE_BYTES = 24
 const MAC_BYTES = 16
 // @fastify/secure-session's default `expiry`: 24 hours and a second.
 const DEFAULT_EXPIRY = 86401
+
+const Schema = Type.Object({
+  ...MigrationOptions,
+  key: Type.Unsafe<KeyInput>({}),
+  expiry: Type.Optional(Type.Integer({ minimum: 1 })),
+}, { additionalProperties: false })
 
 export interface FromSecureSessionOptions<T> {
   /** The old cookie's name; default `'session'`, as @fastify/secure-session. */
@@ -27,9 +34,8 @@ export interface FromSecureSessionOptions<T> {
  * time of its last write in `__ts`), through the optional peer dependency `sodium-native`.
  */
 export function fromSecureSession<T> (options: FromSecureSessionOptions<T>): SessionMigration<T> {
-  if (typeof options?.map !== 'function') throw optionsError(LABEL, 'map must be a function from the old session data to a payload (or null)')
+  parseOptions(Schema, options, LABEL)
   const expiry = options.expiry ?? DEFAULT_EXPIRY
-  if (!Number.isInteger(expiry) || expiry < 1) throw optionsError(LABEL, 'expiry must be whole seconds, at least 1')
   const cookieName = options.cookieName ?? 'session'
   const expireCookie = expireLine(cookieName, options.cookie, LABEL)
   const keys = keyList(options.key, { label: `${LABEL} key`, lengths: [32] })

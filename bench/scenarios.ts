@@ -403,6 +403,38 @@ export const scenarios: readonly Scenario[] = [
       return fastify
     },
   },
+  {
+    id: 'secretbox-counter',
+    label: 'secretbox counter',
+    kind: 'counter',
+    ours: true,
+    async build () {
+      const { secretbox } = await import('../lib/index.js')
+      return ours('counter', { transformers: [secretbox({ key: KEY })] })
+    },
+  },
+  {
+    id: 'secretbox-migrate-counter',
+    label: 'secretbox counter, with migrate (requests carry our session, no old cookie)',
+    kind: 'counter',
+    ours: true,
+    async build () {
+      const { secretbox, fromSecureSession } = await import('../lib/index.js')
+      const migrate = [fromSecureSession({ key: KEY, map: (old) => old['data'] === undefined ? null : FRESH })]
+      return ours('counter', { transformers: [secretbox({ key: KEY })], migrate })
+    },
+  },
+  {
+    id: 'migrate-none',
+    label: 'fastify-sessions with migrate, no session and no old cookie on the request',
+    kind: 'none',
+    ours: true,
+    async build () {
+      const { secretbox, fromSecureSession } = await import('../lib/index.js')
+      const migrate = [fromSecureSession({ key: KEY, map: (old) => old['data'] === undefined ? null : FRESH })]
+      return ours('none', { transformers: [secretbox({ key: KEY })], migrate })
+    },
+  },
 ]
 
 /** A scenario whose code has not landed yet: skipped with a notice. */

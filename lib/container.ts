@@ -2,6 +2,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { FST_SESSIONS_ALREADY_SENT, FST_SESSIONS_UNKNOWN } from './errors.js'
 import { collect, emit, readHeaders, saveNow, unsent } from './flush.js'
 import type { Provider, SessionProvider } from './provider.js'
+import { carriesOld } from './migrate/migration.js'
+import { moveIn, retireAfter, type Moved } from './migrate/run.js'
 import type { Registry } from './registry.js'
 import type { InvalidReason, ServerSlot, Slot } from './slot.js'
 import type { Outgoing } from './transport.js'
@@ -20,6 +22,7 @@ export type ProviderRef<T = unknown> = SessionProvider<T> | string
 /** Internal entry points of the container, for the plugin's hooks only. */
 export const kLoad = Symbol('fastify-sessions.load')
 export const kFlush = Symbol('fastify-sessions.flush')
+export const kMigrate = Symbol('fastify-sessions.migrate')
 
 /**
  * `request.sessions`: the state of each provider for this request (a slot, see slot.ts), and the
@@ -45,6 +48,8 @@ export class SessionContainer {
   #owedNames: string[] | undefined = undefined
   /** A handler changed a session: the reply's end is watched for a change that was never sent. */
   #watching = false
+  /** Sessions moved in from other libraries: old cookies to expire once the new ones are stored. */
+  #moved: Moved[] | undefined = undefined
 
   constructor (registry: Registry, request: FastifyRequest, reply: FastifyReply) {
     this.#registry = registry
@@ -228,6 +233,18 @@ export class SessionContainer {
     return undefined
   }
 
+  /** onRequest, for a provider with `migrate` whose own session the request lacks. */
+  [kMigrate] (index: number, cookieHeader: string | undefined, now: number): Promise<void> | undefined {
+    if (cookieHeader === undefined) return undefined
+    this.#allowed ??= this.#registry.selection(this.#request)
+    if (this.#allowed !== null && this.#allowed[index] !== true) return undefined
+    const p = this.#registry.providers[index] as Provider
+    if (p.migrations === undefined || !carriesOld(p.migrations, cookieHeader)) return undefined
+    return moveIn(p.migrations, cookieHeader, now, this.#request.log, (payload) => this.set(p, payload)).then((moved) => {
+      if (moved !== null) (this.#moved ??= []).push(moved)
+    })
+  }
+
   async #loadServer (index: number, slot: ServerSlot, raw: string, now: number): Promise<void> {
     this.#took(index, slot, slot.take(await slot.side.read(raw, now, this.#request.log)))
   }
@@ -250,7 +267,8 @@ export class SessionContainer {
     this.#dirty = false
     const now = Date.now()
     const lines: Outgoing[] = this.#owed ?? []
-    const pending = collect(this.#slots, now, lines, this.#request.log)
+    let pending = collect(this.#slots, now, lines, this.#request.log)
+    if (this.#moved !== undefined) pending = retireAfter(pending, this.#moved, this.#reply, this.#request.log)
     if (pending === undefined) {
       emit(this.#reply, this.#request, lines, now, cacheControl)
       return undefined

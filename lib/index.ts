@@ -18,6 +18,13 @@ export type { CookieEncoding } from './cookie-encoding.js'
 export { sessionCompat } from './session-compat.js'
 export type { CompatSession, SessionCompatOptions } from './session-compat.js'
 
+// Moving from other session libraries
+export { fromSecureSession } from './migrate/secure-session.js'
+export type { FromSecureSessionOptions } from './migrate/secure-session.js'
+export { fromConnectSession } from './migrate/connect-session.js'
+export type { FromConnectSessionOptions } from './migrate/connect-session.js'
+export type { SessionMigration, MigratedSession, OldCookieOptions } from './migrate/migration.js'
+
 // Serializers
 export { jsonSerializer } from './serializer.js'
 export type { SessionSerializer } from './serializer.js'
@@ -34,6 +41,8 @@ export { cacheStorage } from '../storages/cache.js'
 export type { CacheStorage, CacheStorageOptions } from '../storages/cache.js'
 export { redisStorage } from '../storages/redis.js'
 export type { RedisStorage, RedisStorageOptions } from '../storages/redis.js'
+export { connectStore } from '../storages/connect.js'
+export type { ConnectStore, ConnectSession } from '../storages/connect.js'
 
 // Transformers and keys
 export type { SessionTransportTransformer } from '../transformers/transformer.js'
@@ -45,6 +54,8 @@ export { ktorEncrypt } from '../transformers/ktor-encrypt.js'
 export type { KtorEncryptOptions, IvGenerator } from '../transformers/ktor-encrypt.js'
 export { digest } from '../transformers/digest.js'
 export type { DigestOptions } from '../transformers/digest.js'
+export { secretbox } from '../transformers/secretbox.js'
+export type { SecretboxOptions } from '../transformers/secretbox.js'
 export { hex } from '../transformers/keys.js'
 export type { KeyInput } from '../transformers/keys.js'
 

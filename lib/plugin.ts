@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 import Type, { type Static } from 'typebox'
 import type { SessionStorage } from '../storages/storage.js'
 import { checkChunkedCookies } from './chunked-transport.js'
-import { kFlush, kLoad, SessionContainer } from './container.js'
+import { kFlush, kLoad, kMigrate, SessionContainer } from './container.js'
 import { FST_SESSIONS_DUPLICATE, FST_SESSIONS_OPTIONS, FST_SESSIONS_UNKNOWN } from './errors.js'
 import { parseOptionsWithDefaults, withDefault } from './options.js'
 import { makeRegistry } from './registry.js'
@@ -56,6 +56,7 @@ async function sessionsPlugin (fastify: FastifyInstance, input: SessionsOptions)
   const registry = makeRegistry(providers, options.cacheControl, options.onInvalid)
   const lookup = registry.lookup
   const transports = providers.map((p) => p.codec.transport)
+  const migrating = providers.map((p) => p.migrations !== undefined)
 
   decorateSessions(fastify)
 
@@ -75,7 +76,12 @@ async function sessionsPlugin (fastify: FastifyInstance, input: SessionsOptions)
     let now = 0
     for (let index = 0; index < transports.length; index++) {
       const raw = (transports[index] as Transport).read(headers)
-      if (raw === undefined || raw === '') continue
+      if (raw === undefined || raw === '') {
+        // No session of ours: another library's may move in (a request without its cookie pays one scan).
+        const moving = migrating[index] === true ? container[kMigrate](index, headers.cookie, now ||= Date.now()) : undefined
+        if (moving !== undefined) (pending ??= []).push(moving)
+        continue
+      }
       const loading = container[kLoad](index, raw, now ||= Date.now())
       if (loading !== undefined) (pending ??= []).push(loading)
     }
@@ -116,10 +122,10 @@ function warnAbout (fastify: FastifyInstance, providers: readonly Provider[]): v
   }
 }
 
+/** Every storage is closed, whatever another one's close() does; a failure is logged. */
 async function closeStorages (fastify: FastifyInstance, providers: readonly Provider[]): Promise<void> {
   const storages = new Set<SessionStorage>()
   for (const p of providers) if (p.storage !== undefined) storages.add(p.storage)
-  // Every storage is closed, whatever another one's close() does; a failure is logged.
   await Promise.all([...storages].map(async (storage) => {
     try {
       await storage.close?.()

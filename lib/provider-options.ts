@@ -1,6 +1,7 @@
 import Type, { type Static, type TSchema } from 'typebox'
 import type { SessionStorage } from '../storages/storage.js'
 import type { SessionTransportTransformer } from '../transformers/transformer.js'
+import type { SessionMigration } from './migrate/migration.js'
 import { withDefault, type WithDefaults } from './options.js'
 import type { SessionSerializer } from './serializer.js'
 
@@ -90,6 +91,12 @@ const CommonOptions = {
   concurrency: withDefault(Type.Union([Type.Literal('last-write-wins'), Type.Literal('reject')]), 'last-write-wins'),
   /** Client-side only: wrap the payload with its times and provider name (default `true`). */
   envelope: withDefault(Type.Boolean(), true),
+  /**
+   * Other libraries' sessions to move into this provider on a request that has none of its own
+   * (`fromSecureSession`, `fromConnectSession`). What `map` returns is checked against the schema
+   * when the session is set; a payload that fails it is not migrated.
+   */
+  migrate: Type.Optional(Type.Array(Type.Unsafe<SessionMigration<unknown>>(Type.Object({ cookieName: Type.String(), read: method })))),
 }
 
 export const CookieSessionOptionsSchema = Type.Object({

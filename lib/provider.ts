@@ -9,6 +9,8 @@ import type { Stamp } from './envelope.js'
 import { FST_SESSIONS_OPTIONS } from './errors.js'
 import { DEFAULT_ID_PATTERN, defaultIdentity } from './identity.js'
 import { checkCommon, checkEncoding, checkHeaderName, checkLifetimes, checkName, checkSchema, cookieAttributes } from './option-checks.js'
+import type { SessionMigration } from './migrate/migration.js'
+import { checkMigrations } from './migrate/run.js'
 import { parseOptionsWithDefaults } from './options.js'
 import {
   CookieOptionsSchema, CookieSessionOptionsSchema, HeaderSessionOptionsSchema,
@@ -48,6 +50,8 @@ export class Provider<T = unknown> implements SessionProvider<T> {
   readonly codec: Codec<T>
   readonly clock: Clock
   readonly side: ClientSide | ServerSide
+  /** Other libraries' sessions this provider takes over (the `migrate` option). */
+  readonly migrations: ReadonlyArray<SessionMigration<unknown>> | undefined
 
   constructor (name: string, schema: TSchema, transport: Transport, options: ParsedSessionOptions<T>) {
     this.name = name
@@ -64,6 +68,8 @@ export class Provider<T = unknown> implements SessionProvider<T> {
         idPattern: options.idPattern ?? DEFAULT_ID_PATTERN,
         rejectConflicts: options.concurrency === 'reject',
       })
+    checkMigrations(options.migrate, name, transport.kind === 'cookie', `session "${name}"`)
+    this.migrations = options.migrate === undefined || options.migrate.length === 0 ? undefined : [...options.migrate]
   }
 
   get transport (): 'cookie' | 'header' {

@@ -66,18 +66,22 @@ const set = await app.inject({ method: 'POST', url: '/login' })
 const seen = await app.inject({ url: '/', cookies: Object.fromEntries(set.cookies.map((c) => [c.name, c.value])) })
 await app.close()
 if (typeof storageConformance !== 'object' || storageConformance.length === 0) throw new Error('no conformance suite')
-console.log(seen.body)
+// sodium-native is an optional peer dependency, not installed here: only secretbox asks for it.
+let sodium = 'loaded'
+try { secretbox({ key: new Uint8Array(32) }) } catch (err) { sodium = err.code + (/npm install sodium-native/.test(err.message) ? ' says how to install it' : ' without a hint') }
+try { fromSecureSession({ key: new Uint8Array(32), map: () => null }); sodium += ', fromSecureSession loaded' } catch (err) { if (err.code !== 'FST_SESSIONS_OPTIONS') sodium += ', fromSecureSession: ' + err.code }
+console.log(seen.body + ' / ' + sodium)
 `
 
 const ESM = CONSUMER_JS(`import fastify from 'fastify'
 import Type from 'typebox'
-import sessions, { cookieSession, memoryStorage } from 'fastify-sessions'
+import sessions, { cookieSession, fromSecureSession, memoryStorage, secretbox } from 'fastify-sessions'
 import { storageConformance } from 'fastify-sessions/testing'`)
 
 // CommonJS has no top-level await: the same body inside an async function.
 const CJS = `const fastify = require('fastify')
 const Type = require('typebox').default
-const { default: sessions, cookieSession, memoryStorage } = require('fastify-sessions')
+const { default: sessions, cookieSession, fromSecureSession, memoryStorage, secretbox } = require('fastify-sessions')
 const { storageConformance } = require('fastify-sessions/testing')
 ;(async () => {
 ${CONSUMER_JS('').trim()}
@@ -119,6 +123,8 @@ const count: number = storageConformance.length
 const wrong: string = storageConformance
 export = { login, count, wrong }
 `
+
+const WITHOUT_SODIUM = 'ada / FST_SESSIONS_OPTIONS says how to install it'
 
 type Resolution = 'node16' | 'bundler' | 'nodenext'
 const CONSUMERS: Record<Resolution, string> = { node16: 'consumer.ts', bundler: 'consumer.ts', nodenext: 'consumer.cts' }
@@ -183,12 +189,13 @@ test('the packed tarball installs into an empty folder and works from ESM, Commo
   await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball,
     `fastify@${locked('fastify')}`, `typebox@${locked('typebox')}`, `@types/node@${locked('@types/node')}`], { cwd: consumer, maxBuffer: 16 << 20 })
   t.ok(existsSync(join(consumer, 'node_modules', 'fastify-sessions', 'dist', 'lib', 'index.js')), 'installed')
+  t.notOk(existsSync(join(consumer, 'node_modules', 'sodium-native')), 'the optional peer sodium-native is not installed')
 
   writeFileSync(join(consumer, 'esm.mjs'), ESM)
-  t.equal((await run(process.execPath, ['esm.mjs'], { cwd: consumer })).stdout.trim(), 'ada', 'ESM: a session round trip')
+  t.equal((await run(process.execPath, ['esm.mjs'], { cwd: consumer })).stdout.trim(), WITHOUT_SODIUM, 'ESM: a session round trip without sodium-native; secretbox alone refuses')
   writeFileSync(join(consumer, 'cjs.cjs'), CJS)
   if (requireEsm) {
-    t.equal((await run(process.execPath, ['cjs.cjs'], { cwd: consumer })).stdout.trim(), 'ada', 'CommonJS: a session round trip')
+    t.equal((await run(process.execPath, ['cjs.cjs'], { cwd: consumer })).stdout.trim(), WITHOUT_SODIUM, 'CommonJS: a session round trip without sodium-native')
   } else {
     t.comment(`require(esm) needs Node >= 20.19; this is ${process.versions.node}`)
   }

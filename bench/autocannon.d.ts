@@ -4,6 +4,7 @@ declare module 'autocannon' {
     url: string
     headers?: Record<string, string>
     duration?: number
+    amount?: number
     connections?: number
     pipelining?: number
     requests?: Array<{ setupRequest?: (request: { headers?: Record<string, string> }) => object }>
@@ -15,6 +16,8 @@ declare module 'autocannon' {
     non2xx: number
     errors: number
     timeouts: number
+    /** Seconds. */
+    duration: number
   }
   function autocannon (options: Options, done: (error: Error | null | undefined, result: Result) => void): unknown
   export default autocannon

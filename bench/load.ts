@@ -8,6 +8,8 @@ export interface LoadRequest {
   cookies: readonly string[]
   /** Seconds. */
   duration: number
+  /** When set, exactly this many requests instead of a duration (cold cookies: each used once). */
+  amount?: number
   connections: number
   pipelining: number
 }
@@ -38,13 +40,14 @@ function load (request: LoadRequest): Promise<LoadResult> {
           return req
         },
       }],
-      duration: request.duration,
+      ...(request.amount === undefined ? { duration: request.duration } : { amount: request.amount }),
       connections: request.connections,
       pipelining: request.pipelining,
     }, (error, result) => {
       if (error !== null && error !== undefined) return reject(error)
       resolve({
-        rps: result.requests.average,
+        // Per-second samples miss the last part-second of a run by amount.
+        rps: request.amount === undefined ? result.requests.average : result.requests.total / result.duration,
         total: result.requests.total,
         p99: result.latency.p99,
         non2xx: result.non2xx,

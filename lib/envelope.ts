@@ -27,7 +27,7 @@ const LEGACY_VERSION = '1:'
 const DIGITS = '0123456789abcdefghijklmnopqrstuvwxyz'
 const PAIRS: readonly string[] = Array.from({ length: 36 * 36 }, (_, i) => (DIGITS[Math.floor(i / 36)] as string) + DIGITS[i % 36])
 
-/** `n.toString(36)`, two digits at a time for the non-negative safe integers that times are (5x faster). */
+/** `n.toString(36)`, two digits at a time for the non-negative safe integers that times are (4.6x faster: bench/micro/base36.ts). */
 export function base36 (n: number): string {
   if (!Number.isSafeInteger(n) || n < 0) return n.toString(36)
   let out = ''

@@ -1,7 +1,8 @@
 import { createHash, randomFillSync } from 'node:crypto'
 
 // Session ids: 256 bits from the system CSPRNG, base64url (43 characters). Random bytes are drawn
-// in batches, since one getrandom call per id costs more than the id itself.
+// in batches, since one getrandom call per id costs more than the id itself (0.17 against 2.6 µs
+// per id: bench/micro/identity.ts).
 
 export const DEFAULT_ID_PATTERN = /^[A-Za-z0-9_-]{43}$/
 

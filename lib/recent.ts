@@ -1,4 +1,5 @@
-// A bounded map of recent entries, cheaper than an LRU on the request path: two generations of
+// A bounded map of recent entries, cheaper than an LRU on the request path (lru-cache with the same
+// bound: as fast at 100 live values, 1.4x slower at 1000; bench/micro/recent.ts): two generations of
 // plain Maps. Writes go to the current one; when it reaches half the limit it becomes the older
 // one and the previous older one is dropped whole. A read that finds an entry in the older
 // generation moves it into the current one, so entries in use survive turnovers. Keys are copied

@@ -54,7 +54,8 @@ const MAX_CHARS = 8192
  * HMAC(key, message) as lowercase hex, for a key fixed at registration. createHmac builds a new
  * context per call, which costs more than the hashing of a cookie-sized message; here the padded
  * keys are made once and each MAC is two one-shot `crypto.hash` calls over reused buffers,
- * exactly as RFC 2104 defines it: H((K ^ opad) || H((K ^ ipad) || message)).
+ * exactly as RFC 2104 defines it: H((K ^ opad) || H((K ^ ipad) || message)). 1.0 µs against
+ * createHmac's 2.2 µs for a signed cookie's message (bench/micro/hmac.ts).
  */
 export function hexMac (algorithm: string, key: Uint8Array): (message: string) => string {
   const keyObject = crypto.createSecretKey(key)

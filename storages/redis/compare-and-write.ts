@@ -33,17 +33,18 @@ const MODES = { never: 'keep', passed: 'del', at: 'at' } as const
  * Runs the script on `client` for the prefixed key `redisKey`; resolves whether it wrote (or, for
  * an expiry already past, deleted). The caller bounds it in time.
  */
-export async function compareAndWriteScript (
+export function compareAndWriteScript (
   client: Redis | Cluster, redisKey: string, expected: string | null, value: string, expiry: Expiry
 ): Promise<boolean> {
   const args = [redisKey, expected === null ? '0' : '1', expected ?? '', value, MODES[expiry.kind],
     expiry.kind === 'at' ? expiry.at : 0]
-  let answer: unknown
-  try {
-    answer = await client.evalsha(COMPARE_AND_WRITE_SHA, 1, ...args)
-  } catch (err) {
+  // No async frame of its own: this runs on every server-side write.
+  return client.evalsha(COMPARE_AND_WRITE_SHA, 1, ...args).then(wrote, (err: unknown) => {
     if (!/^NOSCRIPT/.test((err as Error).message)) throw err
-    answer = await client.eval(COMPARE_AND_WRITE, 1, ...args)
-  }
+    return client.eval(COMPARE_AND_WRITE, 1, ...args).then(wrote)
+  })
+}
+
+function wrote (answer: unknown): boolean {
   return answer === 1
 }

@@ -92,10 +92,15 @@ export function redisStorage (options: RedisStorageOptions): RedisStorage {
       else await commands.run('PEXPIREAT', () => client.pexpireat(prefix + key, expiry.at))
     },
 
-    async compareAndWrite (key: string, expected: string | null, value: string, expiresAt: number | null): Promise<boolean> {
-      const expiry = expiryAt(expiresAt)
-      if (typeof value !== 'string') throw new TypeError('value must be a string')
-      return await commands.run('EVALSHA', () => compareAndWriteScript(client, prefix + key, expected, value, expiry))
+    compareAndWrite (key: string, expected: string | null, value: string, expiresAt: number | null): Promise<boolean> {
+      // A rejection, never a throw, whatever is wrong: callers only await.
+      try {
+        const expiry = expiryAt(expiresAt)
+        if (typeof value !== 'string') throw new TypeError('value must be a string')
+        return commands.run('EVALSHA', () => compareAndWriteScript(client, prefix + key, expected, value, expiry))
+      } catch (error) {
+        return Promise.reject(error)
+      }
     },
 
     close (): Promise<void> {

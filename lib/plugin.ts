@@ -9,6 +9,7 @@ import { makeRegistry } from './registry.js'
 import { describeStorageError } from './server-side.js'
 import { providerOf, type InvalidReason, type Provider, type SessionProvider } from './provider.js'
 import type { Transport } from './transport.js'
+import { checkSubjectOptions } from './user-sessions.js'
 
 export const SessionsOptionsSchema = Type.Object({
   /** The session providers, made by cookieSession() and headerSession(). */
@@ -46,6 +47,7 @@ async function sessionsPlugin (fastify: FastifyInstance, input: SessionsOptions)
   const providers = options.providers.map(providerOf)
   checkUnique(providers)
   for (const p of providers) {
+    checkSubjectOptions(p)
     if (!p.serverSide && p.transformers.length === 0) {
       fastify.log.warn({ session: p.name }, `session "${p.name}" is client-side with no transformer: clients can read and change it; add messageAuthentication() or encrypt()`)
     }

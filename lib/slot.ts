@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify'
 import type { ClientSide } from './client-side.js'
 import type { Stamp } from './envelope.js'
 import type { ServerLoaded, ServerSide, Unusable } from './server-side.js'
@@ -13,7 +14,7 @@ import type { ServerLoaded, ServerSide, Unusable } from './server-side.js'
 export type SlotState = 'absent' | 'loaded' | 'set' | 'cleared'
 
 /** Why a session that was sent reads as absent. */
-export type InvalidReason = 'malformed' | 'bad-signature' | 'wrong-provider' | 'expired' | 'idle' | 'schema' | 'not-found'
+export type InvalidReason = 'malformed' | 'bad-signature' | 'wrong-provider' | 'expired' | 'idle' | 'schema' | 'not-found' | 'revoked'
 
 /** A session as a read found it. */
 export interface Loaded {
@@ -104,6 +105,10 @@ export class ServerSlot extends SlotBase {
   readonly side: ServerSide
   /** The id the client holds, once the storage vouched for it. */
   id: string | null = null
+  /** Whom the stored session belongs to (providers with `subject`), to keep its index true. */
+  subject: string | null = null
+  /** The request, for the metadata a subject index keeps (user agent, ip). */
+  request: FastifyRequest | null = null
   /** The key of `id`; also of an unusable record the client pointed at (without `id`), to delete it. */
   key: string | null = null
   version = 0
@@ -135,6 +140,7 @@ export class ServerSlot extends SlotBase {
     this.load(read)
     this.id = read.id
     this.key = read.key
+    this.subject = read.subject
     this.version = read.version
     this.stored = read.stored
     return null

@@ -12,7 +12,8 @@ import { LRUCache } from 'lru-cache'
 import Type, { type Static } from 'typebox'
 import { parseOptionsWithDefaults, withDefault } from '../lib/options.js'
 import { checkExpiry, dateClock, ttlUntil } from './expiry.js'
-import type { StorageWith, StoredEntry } from './storage.js'
+import { memorySubjects } from './memory-subjects.js'
+import type { StorageWith, StoredEntry, SubjectCapability } from './storage.js'
 
 const LABEL = 'memoryStorage()'
 const PURGE_INTERVAL_MS = 60_000
@@ -24,9 +25,11 @@ export const MemoryStorageOptionsSchema = Type.Object({
 
 export type MemoryStorageOptions = Static<typeof MemoryStorageOptionsSchema>
 
-export interface MemoryStorage extends StorageWith<'touch' | 'compareAndWrite' | 'readEntry' | 'close'> {
+export interface MemoryStorage extends StorageWith<'touch' | 'compareAndWrite' | 'readEntry' | 'close' | SubjectCapability> {
   /** How many entries are held now (expired ones not yet dropped included). */
   readonly size: number
+  /** How many subject index entries are held now (dead ones not yet dropped included). */
+  readonly subjectIndexSize: number
 }
 
 export function memoryStorage (options?: MemoryStorageOptions): MemoryStorage {
@@ -36,7 +39,11 @@ export function memoryStorage (options?: MemoryStorageOptions): MemoryStorage {
     perf: dateClock,
     ttlResolution: 0,
   })
-  let purger: NodeJS.Timeout | null = setInterval(() => { cache.purgeStale() }, PURGE_INTERVAL_MS)
+  const subjects = memorySubjects(cache)
+  let purger: NodeJS.Timeout | null = setInterval(() => {
+    cache.purgeStale()
+    subjects.purge()
+  }, PURGE_INTERVAL_MS)
   purger.unref()
 
   function put (key: string, value: string, expiresAt: number | null): void {
@@ -83,9 +90,16 @@ export function memoryStorage (options?: MemoryStorageOptions): MemoryStorage {
       if (purger !== null) clearInterval(purger)
       purger = null
       cache.clear()
+      subjects.clear()
     },
+    indexSubject: subjects.indexSubject,
+    subjectEntries: subjects.subjectEntries,
+    unindexSubject: subjects.unindexSubject,
     get size () {
       return cache.size
+    },
+    get subjectIndexSize () {
+      return subjects.size
     },
   }
 }

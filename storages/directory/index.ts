@@ -26,7 +26,8 @@ import Type, { type Static } from 'typebox'
 import { optionsError, parseOptions } from '../../lib/options.js'
 import { cacheStorage } from '../cache.js'
 import { checkExpiry } from '../expiry.js'
-import type { SessionStorage, StoredEntry, WithReadEntry } from '../storage.js'
+import type { SessionStorage, StoredEntry, WithReadEntry, WithSubjects } from '../storage.js'
+import { recordSubjects } from '../subject-record.js'
 import { commits } from './commit.js'
 import { errorCode } from './errors.js'
 import { recordPath, nameOf, openRecord, readRecord, writeTemp } from './files.js'
@@ -50,6 +51,10 @@ export interface DirectoryStorage extends SessionStorage {
   touch (key: string, expiresAt: number | null): Promise<void>
   compareAndWrite (key: string, expected: string | null, value: string, expiresAt: number | null): Promise<boolean>
   close (): Promise<void>
+  /** The subject index (a user's sessions): one record per subject, see storages/subject-record.ts. */
+  indexSubject: WithSubjects['indexSubject']
+  subjectEntries: WithSubjects['subjectEntries']
+  unindexSubject: WithSubjects['unindexSubject']
   /** The value and expiry under `key` (absent without `cached`, which hides the files behind it). */
   readEntry? (key: string): Promise<StoredEntry | null>
   /**
@@ -109,12 +114,20 @@ export function directoryStorage (dir: string, options?: DirectoryStorageOptions
     touch: cached.touch as DirectoryStorage['touch'],
     compareAndWrite: cached.compareAndWrite as DirectoryStorage['compareAndWrite'],
     close: cached.close,
+    indexSubject: storage.indexSubject,
+    subjectEntries: storage.subjectEntries,
+    unindexSubject: storage.unindexSubject,
     sweep: storage.sweep,
     directory: root,
   }
 }
 
 function fileStorage (root: string, sweepBatch: number): DirectoryStorage & WithReadEntry {
+  const storage = recordFiles(root, sweepBatch)
+  return Object.assign(storage, recordSubjects(storage))
+}
+
+function recordFiles (root: string, sweepBatch: number): Omit<DirectoryStorage, 'indexSubject' | 'subjectEntries' | 'unindexSubject'> & WithReadEntry {
   const changes = commits(root, async (name) => await readRecord(recordPath(root, name)))
   const sweeps = sweeper(root)
 

@@ -11,10 +11,11 @@ import type { Cluster, Redis, RedisOptions } from 'ioredis'
 import Type, { type Static } from 'typebox'
 import { optionsError, parseOptionsWithDefaults, withDefault, type WithDefaults } from '../../lib/options.js'
 import { expiryAt } from '../expiry.js'
-import type { StorageWith } from '../storage.js'
+import type { StorageWith, SubjectCapability } from '../storage.js'
 import { closeOwned, isClient, LABEL, makeClient } from './client.js'
 import { Commands } from './commands.js'
 import { compareAndWriteScript } from './compare-and-write.js'
+import { redisSubjects } from './subjects.js'
 
 export const RedisStorageOptionsSchema = Type.Object({
   /** An ioredis `Redis` (standalone or Sentinel-backed) or `Cluster`; used as is, never closed. */
@@ -34,7 +35,7 @@ export const RedisStorageOptionsSchema = Type.Object({
 export type RedisStorageOptions = Static<typeof RedisStorageOptionsSchema>
 
 /** A Redis-backed storage; `client` is the ioredis client it talks through. */
-export interface RedisStorage extends StorageWith<'touch' | 'compareAndWrite' | 'close'> {
+export interface RedisStorage extends StorageWith<'touch' | 'compareAndWrite' | 'close' | SubjectCapability> {
   readonly client: Redis | Cluster
 }
 
@@ -69,6 +70,7 @@ export function redisStorage (options: RedisStorageOptions): RedisStorage {
 
   return {
     client,
+    ...redisSubjects(client, commands, prefix),
 
     read (key: string): Promise<string | null> {
       return commands.run('GET', () => client.get(prefix + key))

@@ -12,7 +12,7 @@ import { LRUCache } from 'lru-cache'
 import Type, { type Static } from 'typebox'
 import { parseOptionsWithDefaults, withDefault } from '../lib/options.js'
 import { checkExpiry, dateClock, ttlUntil } from './expiry.js'
-import { memorySubjects } from './memory-subjects.js'
+import { memorySubjects, type MemorySubjects } from './memory-subjects.js'
 import type { StorageWith, StoredEntry, SubjectCapability } from './storage.js'
 
 const LABEL = 'memoryStorage()'
@@ -32,6 +32,19 @@ export interface MemoryStorage extends StorageWith<'touch' | 'compareAndWrite' |
   readonly subjectIndexSize: number
 }
 
+function startPurger (cache: LRUCache<string, string>, subjects: MemorySubjects): NodeJS.Timeout {
+  const purger = setInterval(() => {
+    cache.purgeStale()
+    subjects.purge()
+  }, PURGE_INTERVAL_MS)
+  purger.unref()
+  return purger
+}
+
+function subjectMethods ({ indexSubject, subjectEntries, unindexSubject }: MemorySubjects): Pick<MemorySubjects, SubjectCapability> {
+  return { indexSubject, subjectEntries, unindexSubject }
+}
+
 export function memoryStorage (options?: MemoryStorageOptions): MemoryStorage {
   const { maxEntries } = parseOptionsWithDefaults(MemoryStorageOptionsSchema, options, LABEL)
   const cache = new LRUCache<string, string>({
@@ -40,11 +53,7 @@ export function memoryStorage (options?: MemoryStorageOptions): MemoryStorage {
     ttlResolution: 0,
   })
   const subjects = memorySubjects(cache)
-  let purger: NodeJS.Timeout | null = setInterval(() => {
-    cache.purgeStale()
-    subjects.purge()
-  }, PURGE_INTERVAL_MS)
-  purger.unref()
+  let purger: NodeJS.Timeout | null = startPurger(cache, subjects)
 
   function put (key: string, value: string, expiresAt: number | null): void {
     const now = Date.now()
@@ -92,9 +101,7 @@ export function memoryStorage (options?: MemoryStorageOptions): MemoryStorage {
       cache.clear()
       subjects.clear()
     },
-    indexSubject: subjects.indexSubject,
-    subjectEntries: subjects.subjectEntries,
-    unindexSubject: subjects.unindexSubject,
+    ...subjectMethods(subjects),
     get size () {
       return cache.size
     },

@@ -55,3 +55,47 @@ export async function devicesApp (t: Test, storage: SessionStorage, options: Omi
     },
   }
 }
+
+/**
+ * The behaviours of a user's sessions that every storage must give, on real time (Redis judges
+ * expiry by its own clock): list, revoke by handle, revokeAll with and without exceptCurrent,
+ * sessionsOf / revokeAll outside a request, and an index kept true by logout and regenerate.
+ */
+export async function userSessionsOver (t: Test, storage: () => SessionStorage): Promise<void> {
+  await t.test('list, revoke and "log out everywhere else"', async (t) => {
+    const { app, signIn, list, who } = await devicesApp(t, storage())
+    const [phone, laptop, tablet] = [await signIn('ann'), await signIn('ann'), await signIn('ann')]
+    const bob = await signIn('bob')
+    const listed = await list(laptop)
+    t.equal(listed.length, 3, 'ann\'s three sessions')
+    t.equal(listed.filter((s) => s.current).length, 1)
+    const bobHandle = (await list(bob))[0]!.handle
+    t.same((await app.inject({ method: 'POST', url: '/revoke', headers: { cookie: laptop }, payload: { handle: bobHandle } })).json(), { revoked: false }, 'not bob\'s')
+    const phoneHandle = (await list(phone)).find((s) => s.current)!.handle
+    t.same((await app.inject({ method: 'POST', url: '/revoke', headers: { cookie: laptop }, payload: { handle: phoneHandle } })).json(), { revoked: true })
+    t.equal(await who(phone), null, 'the phone is logged out')
+    await app.inject({ method: 'POST', url: '/revoke-all?except=1', headers: { cookie: laptop } })
+    t.equal(await who(laptop), 'ann', 'the laptop stays')
+    t.equal(await who(tablet), null, 'the tablet is logged out')
+    t.equal(await who(bob), 'bob', 'bob is not touched')
+    t.equal((await list(laptop)).length, 1)
+  })
+
+  await t.test('sessionsOf and revokeAll outside a request; logout and regenerate keep the index true', async (t) => {
+    const { app, login, signIn, list, who } = await devicesApp(t, storage())
+    const subject = `carol-${Math.random().toString(36).slice(2)}`
+    const a = await signIn(subject)
+    const b = await signIn(subject)
+    const c = await signIn(subject)
+    await app.inject({ method: 'POST', url: '/logout', headers: { cookie: c } })
+    const moved = cookiesOf((await app.inject({ method: 'POST', url: '/regenerate', headers: { cookie: b } })).headers['set-cookie'])
+    const listed = await list(moved)
+    t.equal(listed.length, 2, 'the logged-out session is gone, the regenerated one counted once')
+    t.equal(listed.filter((s) => s.current).length, 1, 'the regenerated session is current under its new id')
+    t.equal((await login.sessionsOf(subject)).length, 2)
+    await login.revokeAll(subject)
+    t.equal(await who(a), null)
+    t.equal(await who(moved), null)
+    t.same(await login.sessionsOf(subject), [])
+  })
+}

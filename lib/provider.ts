@@ -112,9 +112,10 @@ function makeSide<T> (codec: Codec<T>, clock: Clock, options: ParsedSessionOptio
   const subject = options.subject as ((payload: never) => unknown) | undefined
   const storage = options.storage
   if (storage === undefined) {
-    const revocations = subject === undefined || options.revocations === undefined
+    // Without `subject`, nobody's values are revoked (and registration refuses the provider).
+    const revocations = options.revocations === undefined
       ? null
-      : { subject, list: new Revocations(options.revocations, codec.name, clock) }
+      : { subject: subject ?? (() => null), list: new Revocations(options.revocations, codec.name, clock) }
     return new ClientSide(codec, clock, options.envelope, revocations)
   }
   // A storage without the subject index leaves `subjects` null; registration refuses that provider.

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import type { SessionStorage } from '../storages/storage.js'
 import type { Clock } from './clock.js'
 import { base36 } from './envelope.js'
+import { FST_SESSIONS_STORAGE_UNAVAILABLE } from './errors.js'
 import { Recent } from './recent.js'
 
 // "Log out everywhere" for client-side sessions, which no server holds: `revokeAll` records a
@@ -40,7 +41,13 @@ export class Revocations {
   }
 
   async #fetch (subject: string, now: number): Promise<number> {
-    const text = await this.storage.read(this.#keyOf(subject))
+    let text: string | null
+    try {
+      text = await this.storage.read(this.#keyOf(subject))
+    } catch (error) {
+      // Fails closed: a value that might be revoked is not accepted unchecked.
+      throw new FST_SESSIONS_STORAGE_UNAVAILABLE(`the revocations of session "${this.#name}" could not be read`, { cause: error })
+    }
     const parsed = text === null ? 0 : Number.parseInt(text, 36)
     const notBefore = Number.isSafeInteger(parsed) && parsed > 0 ? parsed : 0
     this.#known.set(subject, { notBefore, fetched: now })

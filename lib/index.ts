@@ -14,6 +14,11 @@ export type { CookieOptions, CookieSessionOptions, HeaderSessionOptions } from '
 export type { SessionContainer, ProviderRef, SetOptions } from './container.js'
 export type { CookieEncoding } from './cookie-encoding.js'
 
+// A user's sessions
+export type { SessionListing, SessionMetadata, SessionMetadataOptions } from './subjects.js'
+export type { RevokeAllOptions } from './user-sessions.js'
+export type { SubjectEntry } from '../storages/storage.js'
+
 // Serializers
 export { jsonSerializer } from './serializer.js'
 export type { SessionSerializer } from './serializer.js'

@@ -6,7 +6,7 @@ import type { Registry } from './registry.js'
 import type { InvalidReason, ServerSlot, Slot } from './slot.js'
 import type { SessionListing } from './subjects.js'
 import type { Outgoing } from './transport.js'
-import { listOf, revokeAllOf, revokeOne, type RevokeAllOptions } from './user-sessions.js'
+import { listOf, revokeAllOf, revokeOne, watchCurrent, type RevokeAllOptions } from './user-sessions.js'
 
 type Payload<P> = P extends SessionProvider<infer T> ? T : unknown
 
@@ -183,6 +183,16 @@ export class SessionContainer {
     if (keep && slot?.kind === 'client' && slot.current) this.#writable(index)
     const now = Date.now()
     if (await revokeAllOf(this.#registry.providers[index] as Provider, slot, keep, now)) this.#revoked(index, keep, now)
+  }
+
+  /**
+   * Server-side: calls `onEnded` once when this session ends by logout, regenerate or revocation,
+   * here or (Redis, providers with `subject`) in another process; for WebSockets. Returns the
+   * unsubscribe; a no-op without a stored session.
+   */
+  watch (provider: ProviderRef, onEnded: () => void): () => void {
+    const index = this.#index(provider)
+    return watchCurrent(this.#registry.providers[index] as Provider, this.#slots[index], onEnded)
   }
 
   // The current session after a revocation: ended with the others, or (client-side) issued anew.

@@ -9,6 +9,7 @@ import { storageKey } from './identity.js'
 import { formatRecord, parseRecord, RETIRED } from './record.js'
 import { Recent } from './recent.js'
 import { ServerSlot, type InvalidReason, type Loaded } from './slot.js'
+import { SessionEvents } from './session-events.js'
 import type { SubjectIndex } from './subjects.js'
 import type { Outgoing } from './transport.js'
 
@@ -61,6 +62,8 @@ export class ServerSide {
   readonly idPattern: RegExp
   readonly rejectConflicts: boolean
   readonly subjects: SubjectIndex | null
+  /** Watchers of sessions that end (live revocation, see session-events.ts). */
+  readonly events: SessionEvents
   // Idle refreshes done by this process, by key: touch moves the storage's expiry without
   // rewriting the record, so the record alone cannot say a refresh just happened.
   private readonly touchedAt = new Recent<number>(10_000)
@@ -78,6 +81,7 @@ export class ServerSide {
     this.idPattern = new RegExp(options.idPattern.source, options.idPattern.flags.replace(/[gy]/g, ''))
     this.rejectConflicts = options.rejectConflicts
     this.subjects = options.subjects ?? null
+    this.events = new SessionEvents(options.storage, this.subjects !== null)
   }
 
   slot (): ServerSlot {
@@ -164,6 +168,7 @@ export class ServerSide {
     }
     if (!written) throw new FST_SESSIONS_CONFLICT(this.codec.name)
     out.push([this.codec.transport, this.codec.wrap(id), stamp.expires])
+    if (slot.stale !== null) this.events.ended(slot.stale)
     if (this.subjects !== null) await this.unindexMoved(slot, subject, key, log)
     // What the storage now holds, for a later write of this request (after save()).
     slot.id = id
@@ -190,6 +195,7 @@ export class ServerSide {
     } catch (error) {
       throw this.unavailable(log, 'invalidated', error)
     }
+    this.events.ended(keys)
     if (this.subjects !== null) await this.subjects.forget(subject, keys, log)
   }
 

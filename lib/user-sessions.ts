@@ -83,6 +83,7 @@ export async function revokeOne (p: Provider, slot: Slot | undefined, handle: un
   if (subject === null || typeof handle !== 'string' || slot?.kind !== 'server') return false
   try {
     const ended = await index.revoke(subject, (key) => handleOf(key) === handle)
+    slot.side.events.ended(ended)
     if (ended.length === 0) return false
     return slot.key !== null && ended.includes(slot.key) ? 'current' : true
   } catch (error) {
@@ -99,7 +100,7 @@ export async function revokeSubject (p: Provider, subject: string, except: strin
       if (side.revocations === null) throw new FST_SESSIONS_OPTIONS(`session "${p.name}" has no revocations storage: client-side values cannot be revoked without one`)
       await side.revocations.list.revokeAll(subject, now)
     } else {
-      await serverIndex(p, 'revoked').revoke(subject, (key) => key !== except)
+      side.events.ended(await serverIndex(p, 'revoked').revoke(subject, (key) => key !== except))
     }
   } catch (error) {
     if (error instanceof FST_SESSIONS_OPTIONS) throw error
@@ -114,4 +115,12 @@ export async function revokeAllOf (p: Provider, slot: Slot | undefined, exceptCu
   const except = exceptCurrent && slot?.kind === 'server' ? slot.key : null
   await revokeSubject(p, subject, except, now)
   return true
+}
+
+/** `watch`: calls `onEnded` once when the current server-side session ends; returns the unsubscribe. */
+export function watchCurrent (p: Provider, slot: Slot | undefined, onEnded: () => void): () => void {
+  if (p.side.kind === 'client') throw new FST_SESSIONS_OPTIONS(`session "${p.name}" is client-side: only server-side sessions can be watched`)
+  if (typeof onEnded !== 'function') throw new FST_SESSIONS_OPTIONS('watch needs a function to call when the session ends')
+  if (slot?.kind !== 'server' || slot.key === null || !slot.current) return () => {}
+  return p.side.events.watch(slot.key, onEnded)
 }

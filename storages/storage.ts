@@ -38,6 +38,13 @@ export interface SessionStorage {
   subjectEntries? (subject: string): Promise<SubjectEntry[]>
   /** Removes the entries of `keys` under `subject`; unknown ones are not an error. */
   unindexSubject? (subject: string, keys: readonly string[]): Promise<void>
+  /**
+   * Live revocation across processes: tells every process sharing the storage that the sessions
+   * under `keys` ended (logout, regenerate, revocation), for the WebSockets that watch them.
+   */
+  publishEnded? (keys: readonly string[]): Promise<void>
+  /** Calls `listener` with the keys every `publishEnded` (of any process) names; resolves once listening. */
+  subscribeEnded? (listener: (keys: string[]) => void): Promise<void>
   /** Frees what the storage created itself. Idempotent. */
   close? (): Promise<void>
 }
@@ -56,7 +63,7 @@ export interface SubjectEntry {
 }
 
 /** The optional methods of `SessionStorage`. */
-export type StorageCapability = 'touch' | 'compareAndWrite' | 'readEntry' | 'close' | SubjectCapability
+export type StorageCapability = 'touch' | 'compareAndWrite' | 'readEntry' | 'close' | 'publishEnded' | 'subscribeEnded' | SubjectCapability
 
 /** The methods of the subject index capability, which a storage has all or none of. */
 export type SubjectCapability = 'indexSubject' | 'subjectEntries' | 'unindexSubject'

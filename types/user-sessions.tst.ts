@@ -64,3 +64,14 @@ test('the subject index capability of a storage', () => {
   expect(memoryStorage().unindexSubject).type.toBe<(subject: string, keys: readonly string[]) => Promise<void>>()
   expect<SubjectEntry>().type.toBe<{ key: string, value: string, expiresAt: number | null }>()
 })
+
+test('watch returns the unsubscribe', async () => {
+  const login = cookieSession('S', User, { storage: memoryStorage(), subject: (s) => s.userId })
+  const app = Fastify()
+  await app.register(sessions, { providers: [login] })
+  app.get('/', async (request) => {
+    expect(request.sessions.watch(login, () => {})).type.toBe<() => void>()
+    expect(request.sessions.watch).type.not.toBeCallableWith(login)
+    return 'ok'
+  })
+})

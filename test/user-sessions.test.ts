@@ -210,3 +210,38 @@ test('list on a provider without subject is an options error naming it', async (
   t.equal(res.json().code, 'FST_SESSIONS_OPTIONS')
   await t.rejects(plain.sessionsOf('ann'), { code: 'FST_SESSIONS_OPTIONS' })
 })
+
+test('a handle of any shape a client sends ends nothing and fails nothing', async (t) => {
+  const { app, signIn, who } = await devicesApp(t, memoryStorage())
+  const cookie = await signIn('ann')
+  for (const handle of ['', 'x'.repeat(10_000), 42, null, ['a'], { key: 'v' }, '../../etc/passwd', '\u0000']) {
+    const res = await app.inject({ method: 'POST', url: '/revoke', headers: { cookie }, payload: { handle } })
+    t.equal(res.statusCode, 200, `handle ${JSON.stringify(handle)?.slice(0, 20)}`)
+    t.same(res.json(), { revoked: false })
+  }
+  t.equal(await who(cookie), 'ann')
+})
+
+test('a session whose index entry cannot be written is not stored either: 503, no cookie', async (t) => {
+  const inner = memoryStorage()
+  let failing = false
+  const storage: SessionStorage = {
+    read: (key) => inner.read(key),
+    write: (key, value, expiresAt) => inner.write(key, value, expiresAt),
+    invalidate: (key) => inner.invalidate(key),
+    compareAndWrite: (key, expected, value, expiresAt) => inner.compareAndWrite(key, expected, value, expiresAt),
+    subjectEntries: (subject) => inner.subjectEntries(subject),
+    unindexSubject: (subject, keys) => inner.unindexSubject(subject, keys),
+    async indexSubject (subject, key, value, expiresAt) {
+      if (failing) throw new Error('index down')
+      await inner.indexSubject(subject, key, value, expiresAt)
+    },
+    close: () => inner.close(),
+  }
+  const { app } = await devicesApp(t, storage)
+  failing = true
+  const res = await app.inject({ method: 'POST', url: '/login?user=ann' })
+  t.equal(res.statusCode, 503)
+  t.equal(res.headers['set-cookie'], undefined, 'no session cookie')
+  t.equal(inner.size, 0, 'and no record: "log out everywhere" can never miss a stored session')
+})

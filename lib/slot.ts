@@ -13,7 +13,10 @@ import type { ServerLoaded, ServerSide, Unusable } from './server-side.js'
 
 export type SlotState = 'absent' | 'loaded' | 'set' | 'cleared'
 
-/** Why a session that was sent reads as absent. */
+/**
+ * Why a session that was sent reads as absent. `revoked`: a client-side value created before its
+ * subject's not-before time (`revokeAll` with a `revocations` storage).
+ */
 export type InvalidReason = 'malformed' | 'bad-signature' | 'wrong-provider' | 'expired' | 'idle' | 'schema' | 'not-found' | 'revoked'
 
 /** A session as a read found it. */

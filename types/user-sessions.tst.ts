@@ -75,3 +75,9 @@ test('watch returns the unsubscribe', async () => {
     return 'ok'
   })
 })
+
+test('the built-in storages declare the capabilities they have', () => {
+  expect(memoryStorage().subjectIndexSize).type.toBe<number>()
+  expect<Parameters<SessionStorage['publishEnded'] & {}>>().type.toBe<[keys: readonly string[]]>()
+  expect<Parameters<SessionStorage['subscribeEnded'] & {}>>().type.toBe<[listener: (keys: string[]) => void]>()
+})

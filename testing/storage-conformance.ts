@@ -445,6 +445,23 @@ export const storageConformance: StorageConformanceCase[] = [
   },
   ...subjectCases(),
   {
+    // No `requires`, like readEntry: a storage without pub/sub serves one process correctly.
+    name: 'publishEnded, where the storage has it, reaches the subscribeEnded listeners',
+    fakeClock: false,
+    run: (make) => withStorage(make, async (storage) => {
+      if (storage.publishEnded === undefined || storage.subscribeEnded === undefined) return
+      const heard: string[][] = []
+      await storage.subscribeEnded((keys) => { heard.push(keys) })
+      const keys = [randomKey(), randomKey()]
+      // Delivery is asynchronous: published until heard, a bounded number of times.
+      for (let round = 0; round < 50 && !heard.some((k) => k.includes(keys[0] as string)); round++) {
+        await storage.publishEnded(keys)
+        await sleep(20)
+      }
+      assert.ok(heard.some((k) => keys.every((key) => k.includes(key))), 'the listener heard the ended keys')
+    }),
+  },
+  {
     name: 'close can be called twice',
     requires: 'close',
     fakeClock: false,

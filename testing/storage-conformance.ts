@@ -15,8 +15,8 @@
  *
  * The optional methods (`touch`, `compareAndWrite`, `close`, and the subject index, marked
  * `requires: 'indexSubject'`) each have cases marked `requires`: skip those for a storage without
- * the method. `readEntry` is checked by a case that passes
- * trivially for a storage without it.
+ * the method. `readEntry`, and `publishEnded` / `subscribeEnded`, are checked by cases that pass
+ * trivially for a storage without them.
  */
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'

@@ -366,6 +366,14 @@ export const scenarios: readonly Scenario[] = [
     build: () => ours('read', { transformers: [mac()] }),
   },
   {
+    // Issue 16: a subject's not-before time checked on every read (cached 1 s per subject); compare with mac-read.
+    id: 'mac-revocations-read',
+    label: 'client-side with revocations (messageAuthentication read)',
+    kind: 'read',
+    ours: true,
+    build: async () => ours('read', { transformers: [messageAuthentication({ key: KEY })], subject: (s) => s.username, revocations: (await import('../lib/index.js')).memoryStorage() }),
+  },
+  {
     id: 'mac-counter',
     label: 'messageAuthentication counter',
     kind: 'counter',

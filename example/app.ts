@@ -5,6 +5,7 @@ import sessions, {
   directoryStorage, memoryStorage, redisStorage,
   type InvalidReason, type SessionStorage,
 } from '../lib/index.js'
+import { devicesRoutes } from './devices.js'
 import { DEMO_BAD_REQUEST, DEMO_NO_SESSION, errorPages } from './errors.js'
 import { html, page, type Html, type Theme } from './html.js'
 import { loadKeys, type DemoKeys } from './keys.js'
@@ -84,6 +85,9 @@ export async function buildDemo (options: DemoOptions = {}): Promise<FastifyInst
     storage: loginStorage,
     maxAgeLimit: REMEMBER_ME,
     cookie: { path: '/' },
+    // "Your devices" (devices.ts): sessions indexed by user, with their browser's user agent.
+    subject: (s) => s.username,
+    metadata: { userAgent: true },
   })
   const cart = cookieSession('SESSION_CART', Cart, {
     cookie: { path: '/shop' },
@@ -191,6 +195,8 @@ export async function buildDemo (options: DemoOptions = {}): Promise<FastifyInst
     request.sessions.clear(login)
     return reply.redirect('/', 303)
   })
+
+  devicesRoutes(app, login, send)
 
   // ---- The shop: a signed client-side cart, sent by the browser only under /shop ----
 

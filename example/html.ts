@@ -47,6 +47,7 @@ const LINKS = [
   ['/shop', 'Shop'],
   ['/preferences', 'Preferences'],
   ['/sessions', 'Sessions'],
+  ['/devices', 'Your devices'],
   ['/api', 'JSON API'],
 ] as const
 

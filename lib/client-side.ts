@@ -3,6 +3,8 @@ import { parseFailure, type Codec } from './codec.js'
 import { ENVELOPE_HEAD, envelopePrefix, legacyPrefix, looksLikeEnvelope, openEnvelope, sealEnvelope, type Stamp } from './envelope.js'
 import { FST_SESSIONS_INVALID_PAYLOAD } from './errors.js'
 import { detach, Recent } from './recent.js'
+import type { Revocations } from './revocations.js'
+import { subjectOf } from './subjects.js'
 import { ClientSlot, type InvalidReason, type Loaded } from './slot.js'
 
 // A client-side session: the serialized payload travels, in the envelope (its times and the
@@ -27,6 +29,8 @@ export class ClientSide {
   readonly codec: Codec
   readonly clock: Clock
   readonly envelope: boolean
+  /** `subject` and `revocations`, for providers that can log a subject out everywhere. */
+  readonly revocations: { subject: (payload: never) => unknown, list: Revocations } | null
   private readonly prefix: string
   /** The version 1 envelope prefix while that format is still safe to read, or null. */
   private readonly legacy: string | null
@@ -39,10 +43,11 @@ export class ClientSide {
   // (measured: 572 bytes of heap for a 250-character value and its 30-character payload).
   private readonly verified = new Recent<Verified>(4 * 1024 * 1024, (key, entry) => key.length + entry.raw.length + entry.text.length + 320)
 
-  constructor (codec: Codec, clock: Clock, envelope: boolean) {
+  constructor (codec: Codec, clock: Clock, envelope: boolean, revocations: ClientSide['revocations'] = null) {
     this.codec = codec
     this.clock = clock
     this.envelope = envelope
+    this.revocations = revocations
     this.prefix = envelopePrefix(codec.name)
     // Version 1 put the name and times in the first 16 bytes: readable (nobody logged out at the
     // upgrade) only where every transformer authenticates all of it.
@@ -54,7 +59,7 @@ export class ClientSide {
   }
 
   /** Reads a client-side value through the whole pipeline, or says why it reads as absent. */
-  read (raw: string, now: number): Loaded | InvalidReason {
+  read (raw: string, now: number): Loaded | InvalidReason | Promise<Loaded | InvalidReason> {
     const verified = this.verify(raw)
     if (typeof verified === 'string') return verified
     let stamp = verified.stamp
@@ -67,7 +72,18 @@ export class ClientSide {
     const value = this.codec.parse(verified.text)
     const failure = parseFailure(value)
     if (failure !== null) return failure
-    return { value, text: verified.text, stamp, refresh: stamp !== null && this.clock.refreshDue(stamp.seen, now) }
+    const loaded = { value, text: verified.text, stamp, refresh: stamp !== null && this.clock.refreshDue(stamp.seen, now) }
+    return this.revocations === null || stamp === null ? loaded : this.unlessRevoked(loaded, stamp.created, now)
+  }
+
+  // A value created before its subject's not-before time reads as absent (see revocations.ts).
+  private unlessRevoked (loaded: Loaded, created: number, now: number): Loaded | InvalidReason | Promise<Loaded | InvalidReason> {
+    const { subject, list } = this.revocations as NonNullable<ClientSide['revocations']>
+    const who = subjectOf(subject, loaded.value)
+    if (who === null) return loaded
+    const notBefore = list.notBefore(who, now)
+    if (typeof notBefore === 'number') return created < notBefore ? 'revoked' : loaded
+    return notBefore.then((time) => created < time ? 'revoked' : loaded)
   }
 
   // The value past its transformers and envelope, from the cache when this process saw it before.

@@ -6,7 +6,9 @@ import { carriesOld } from './migrate/migration.js'
 import { moveIn, retireAfter, type Moved } from './migrate/run.js'
 import type { Registry } from './registry.js'
 import type { InvalidReason, ServerSlot, Slot } from './slot.js'
+import type { SessionListing } from './subjects.js'
 import type { Outgoing } from './transport.js'
+import { listOf, revokeAllOf, revokeOne, watchCurrent, type RevokeAllOptions } from './user-sessions.js'
 
 type Payload<P> = P extends SessionProvider<infer T> ? T : unknown
 
@@ -163,6 +165,50 @@ export class SessionContainer {
     return this.get(provider)
   }
 
+  /** The sessions of this session's subject (providers with `subject`): see user-sessions.ts. */
+  async list (provider: ProviderRef): Promise<SessionListing[]> {
+    const index = this.#index(provider)
+    return await listOf(this.#registry.providers[index] as Provider, this.#slots[index])
+  }
+
+  /** Ends the session of this session's subject that `handle` (from `list`) names; resolves whether one ended. */
+  async revoke (provider: ProviderRef, handle: string): Promise<boolean> {
+    const index = this.#index(provider)
+    const ended = await revokeOne(this.#registry.providers[index] as Provider, this.#slots[index], handle)
+    if (ended === 'current') this.#revoked(index, false, Date.now())
+    return ended !== false
+  }
+
+  /** Ends every session of this session's subject; with `exceptCurrent`, all but this one. */
+  async revokeAll (provider: ProviderRef, options?: RevokeAllOptions): Promise<void> {
+    const index = this.#index(provider)
+    const keep = options?.exceptCurrent === true
+    const slot = this.#slots[index]
+    // A client-side value kept is issued again, after the not-before time: the response must carry it.
+    if (keep && slot?.kind === 'client' && slot.current) this.#writable(index)
+    const now = Date.now()
+    if (await revokeAllOf(this.#registry.providers[index] as Provider, slot, keep, now)) this.#revoked(index, keep, now)
+  }
+
+  /**
+   * Server-side: calls `onEnded` once when this session ends by logout, regenerate or revocation,
+   * here or (Redis, providers with `subject`) in another process; for WebSockets. Returns the
+   * unsubscribe; a no-op without a stored session.
+   */
+  watch (provider: ProviderRef, onEnded: () => void): () => void {
+    const index = this.#index(provider)
+    return watchCurrent(this.#registry.providers[index] as Provider, this.#slots[index], onEnded)
+  }
+
+  // The current session after a revocation: ended with the others, or (client-side) issued anew.
+  #revoked (index: number, keep: boolean, now: number): void {
+    const slot = this.#slots[index]
+    if (slot === undefined || !slot.current || !this.#isWritable() || (keep && slot.kind === 'server')) return
+    if (keep) slot.regenerate(now)
+    else slot.clear()
+    this.#changed()
+  }
+
   // The first change of a request: from now on a reply that ends without onSend (hijacked) is told of.
   #changed (): void {
     this.#dirty = true
@@ -214,6 +260,7 @@ export class SessionContainer {
     let slot = this.#slots[index]
     if (slot === undefined) {
       slot = (this.#registry.providers[index] as Provider).side.slot()
+      if (slot.kind === 'server') slot.request = this.#request
       this.#slots[index] = slot
     }
     return slot
@@ -229,7 +276,9 @@ export class SessionContainer {
     const slot = this.#slot(index)
     slot.incoming = true
     if (slot.kind === 'server') return this.#loadServer(index, slot, raw, now)
-    this.#took(index, slot, slot.take(slot.side.read(raw, now)))
+    const read = slot.side.read(raw, now)
+    if (read instanceof Promise) return read.then((found) => { this.#took(index, slot, slot.take(found)) })
+    this.#took(index, slot, slot.take(read))
     return undefined
   }
 

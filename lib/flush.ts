@@ -24,7 +24,7 @@ function flushServer (slot: ServerSlot, now: number, out: Outgoing[], log: Fasti
   if (slot.state === 'set') return slot.side.write(slot, now, log, out)
   if (slot.state === 'cleared') {
     if (slot.incoming) out.push([slot.side.codec.transport, null, null])
-    if (slot.stale !== null) return slot.side.invalidate(slot.stale, log)
+    if (slot.stale !== null) return slot.side.invalidate(slot.stale, log, slot.subject)
   } else if (slot.state === 'loaded' && slot.refresh) {
     return slot.side.refresh(slot, now, log)
   }
@@ -58,7 +58,7 @@ export async function saveNow (slot: ServerSlot, writable: boolean, log: Fastify
     // The id dies now; the cookie, if it can still be expired, is expired with the response.
     const keys = slot.stale
     slot.stale = null
-    if (keys !== null) await slot.side.invalidate(keys, log)
+    if (keys !== null) await slot.side.invalidate(keys, log, slot.subject)
     return null
   }
   if (slot.state !== 'set') return null

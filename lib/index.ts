@@ -25,6 +25,11 @@ export { fromConnectSession } from './migrate/connect-session.js'
 export type { FromConnectSessionOptions } from './migrate/connect-session.js'
 export type { SessionMigration, MigratedSession, OldCookieOptions } from './migrate/migration.js'
 
+// A user's sessions
+export type { SessionListing, SessionMetadata, SessionMetadataOptions } from './subjects.js'
+export type { RevokeAllOptions } from './user-sessions.js'
+export type { SubjectEntry } from '../storages/storage.js'
+
 // Serializers
 export { jsonSerializer } from './serializer.js'
 export type { SessionSerializer } from './serializer.js'

@@ -11,6 +11,7 @@ import { describeStorageError } from './server-side.js'
 import { providerOf, type InvalidReason, type Provider, type SessionProvider } from './provider.js'
 import type { Transport } from './transport.js'
 import { beforeFlush, containerOf, decorateSessions } from './request-state.js'
+import { checkSubjectOptions } from './user-sessions.js'
 
 export const SessionsOptionsSchema = Type.Object({
   /** The session providers, made by cookieSession() and headerSession(). */
@@ -50,6 +51,7 @@ async function sessionsPlugin (fastify: FastifyInstance, input: SessionsOptions)
   const options = parseOptionsWithDefaults(SessionsOptionsSchema, own, 'fastify-sessions')
   const providers = options.providers.map(providerOf)
   checkUnique(providers)
+  for (const p of providers) checkSubjectOptions(p)
   warnAbout(fastify, providers)
   checkChunkedCookies(providers.map((p) => p.codec.transport), fastify.server, fastify.log)
 

@@ -97,6 +97,18 @@ const CommonOptions = {
    * when the session is set; a payload that fails it is not migrated.
    */
   migrate: Type.Optional(Type.Array(Type.Unsafe<SessionMigration<unknown>>(Type.Object({ cookieName: Type.String(), read: method })))),
+  /**
+   * Whom a session belongs to (a user id), or null: server-side sessions are then indexed by it in
+   * their storage (`list`, `revoke`, `revokeAll`, `sessionsOf`); client-side ones need `revocations`.
+   */
+  subject: Type.Optional(Type.Unsafe<(payload: never) => string | null>(Type.Function([], Type.Unknown()))),
+  /** Server-side with `subject`: keep the user agent and/or ip with each session for `list` (personal data; default none). */
+  metadata: Type.Optional(Type.Union([Type.Boolean(), Type.Object({
+    userAgent: Type.Optional(Type.Boolean()),
+    ip: Type.Optional(Type.Boolean()),
+  }, { additionalProperties: false })])),
+  /** Client-side with `subject`: where `revokeAll` records its not-before times. */
+  revocations: Type.Optional(StorageSchema),
 }
 
 export const CookieSessionOptionsSchema = Type.Object({
@@ -106,7 +118,10 @@ export const CookieSessionOptionsSchema = Type.Object({
 
 export const HeaderSessionOptionsSchema = Type.Object(CommonOptions, { additionalProperties: false })
 
-type Typed<O, T> = Omit<O, 'serializer'> & { serializer?: SessionSerializer<T> }
+type Typed<O, T> = Omit<O, 'serializer' | 'subject'> & {
+  serializer?: SessionSerializer<T>
+  subject?: (payload: Readonly<T>) => string | null
+}
 
 export type CookieSessionOptions<T = unknown> = Typed<Static<typeof CookieSessionOptionsSchema>, T>
 export type HeaderSessionOptions<T = unknown> = Typed<Static<typeof HeaderSessionOptionsSchema>, T>

@@ -1,5 +1,5 @@
 import type { Static, TSchema } from 'typebox'
-import type { SessionStorage } from '../storages/storage.js'
+import { hasSubjects, type SessionStorage } from '../storages/storage.js'
 import type { SessionTransportTransformer } from '../transformers/transformer.js'
 import { cookieTransport } from './chunked-transport.js'
 import { ClientSide } from './client-side.js'
@@ -18,7 +18,10 @@ import {
 } from './provider-options.js'
 import { jsonSerializer, type SessionSerializer } from './serializer.js'
 import { ServerSide } from './server-side.js'
+import { Revocations } from './revocations.js'
+import { SubjectIndex, type SessionListing, type SessionMetadata } from './subjects.js'
 import { HeaderTransport, type Transport } from './transport.js'
+import { revokeSubject, sessionsOf } from './user-sessions.js'
 
 export type { InvalidReason } from './slot.js'
 
@@ -33,6 +36,10 @@ export interface SessionProvider<T = unknown> {
   readonly serverSide: boolean
   /** Carries the payload type for inference; never set at run time. */
   readonly [payload]?: T
+  /** Every live session of `subject` (server-side providers with `subject`), for admin pages. */
+  sessionsOf (subject: string): Promise<SessionListing[]>
+  /** Ends every session of `subject` ("log out everywhere": after a password change, say). */
+  revokeAll (subject: string): Promise<void>
 }
 
 /** The payload type of a provider. */
@@ -52,6 +59,9 @@ export class Provider<T = unknown> implements SessionProvider<T> {
   readonly side: ClientSide | ServerSide
   /** Other libraries' sessions this provider takes over (the `migrate` option). */
   readonly migrations: ReadonlyArray<SessionMigration<unknown>> | undefined
+  /** The `subject` option, or null. */
+  readonly subject: ((payload: never) => unknown) | null
+  readonly metadata: SessionMetadata
 
   constructor (name: string, schema: TSchema, transport: Transport, options: ParsedSessionOptions<T>) {
     this.name = name
@@ -60,16 +70,19 @@ export class Provider<T = unknown> implements SessionProvider<T> {
     this.codec = new Codec<T>(transport, schema, serializer, [...options.transformers])
     this.clock = new Clock(name, options)
     this.serverSide = options.storage !== undefined
-    this.side = options.storage === undefined
-      ? new ClientSide(this.codec, this.clock, options.envelope)
-      : new ServerSide(this.codec, this.clock, {
-        storage: options.storage,
-        identity: options.identity ?? defaultIdentity,
-        idPattern: options.idPattern ?? DEFAULT_ID_PATTERN,
-        rejectConflicts: options.concurrency === 'reject',
-      })
+    this.subject = (options.subject as ((payload: never) => unknown) | undefined) ?? null
+    this.metadata = options.metadata ?? false
+    this.side = makeSide(this.codec, this.clock, options)
     checkMigrations(options.migrate, name, transport.kind === 'cookie', `session "${name}"`)
     this.migrations = options.migrate === undefined || options.migrate.length === 0 ? undefined : [...options.migrate]
+  }
+
+  sessionsOf (subject: string): Promise<SessionListing[]> {
+    return sessionsOf(this, subject)
+  }
+
+  revokeAll (subject: string): Promise<void> {
+    return revokeSubject(this, subject, null, Date.now())
   }
 
   get transport (): 'cookie' | 'header' {
@@ -99,6 +112,27 @@ export class Provider<T = unknown> implements SessionProvider<T> {
     if (this.side.kind === 'server') throw new TypeError(`"${this.name}" is server-side: only an id travels`)
     return this.side.write(text, stamp)
   }
+}
+
+/** Where the payload lives, with what `subject` needs on each side. */
+function makeSide<T> (codec: Codec<T>, clock: Clock, options: ParsedSessionOptions<T>): ClientSide | ServerSide {
+  const subject = options.subject as ((payload: never) => unknown) | undefined
+  const storage = options.storage
+  if (storage === undefined) {
+    // Without `subject`, nobody's values are revoked (and registration refuses the provider).
+    const revocations = options.revocations === undefined
+      ? null
+      : { subject: subject ?? (() => null), list: new Revocations(options.revocations, codec.name, clock) }
+    return new ClientSide(codec, clock, options.envelope, revocations)
+  }
+  // A storage without the subject index leaves `subjects` null; registration refuses that provider.
+  return new ServerSide(codec, clock, {
+    storage,
+    identity: options.identity ?? defaultIdentity,
+    idPattern: options.idPattern ?? DEFAULT_ID_PATTERN,
+    rejectConflicts: options.concurrency === 'reject',
+    subjects: subject !== undefined && hasSubjects(storage) ? new SubjectIndex(storage, codec, clock, subject, options.metadata ?? false) : null,
+  })
 }
 
 /**

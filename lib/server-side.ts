@@ -9,6 +9,8 @@ import { storageKey } from './identity.js'
 import { formatRecord, parseRecord, RETIRED } from './record.js'
 import { Recent } from './recent.js'
 import { ServerSlot, type InvalidReason, type Loaded } from './slot.js'
+import { SessionEvents } from './session-events.js'
+import type { SubjectIndex } from './subjects.js'
 import type { Outgoing } from './transport.js'
 
 // A server-side session: an id travels (through the transformers), the record lives in the
@@ -22,6 +24,8 @@ export interface ServerLoaded extends Loaded {
   version: number
   /** The record as read, for compare-and-set writes. */
   stored: string
+  /** Whom it belongs to, for providers with `subject`. */
+  subject: string | null
 }
 
 /** A record the client pointed at that exists but cannot be used: its key, so that clear() or set() deletes it. */
@@ -45,6 +49,8 @@ export interface ServerOptions {
   idPattern: RegExp
   /** Server-side writes are compare-and-set: a session changed since it was read is a conflict. */
   rejectConflicts: boolean
+  /** The subject index, for providers with `subject` (see subjects.ts). */
+  subjects?: SubjectIndex | null
 }
 
 export class ServerSide {
@@ -55,6 +61,9 @@ export class ServerSide {
   readonly identity: () => string
   readonly idPattern: RegExp
   readonly rejectConflicts: boolean
+  readonly subjects: SubjectIndex | null
+  /** Watchers of sessions that end (live revocation, see session-events.ts). */
+  readonly events: SessionEvents
   // Idle refreshes done by this process, by key: touch moves the storage's expiry without
   // rewriting the record, so the record alone cannot say a refresh just happened.
   private readonly touchedAt = new Recent<number>(10_000)
@@ -71,6 +80,8 @@ export class ServerSide {
     // Without g and y, whose lastIndex would make test() alternate between requests.
     this.idPattern = new RegExp(options.idPattern.source, options.idPattern.flags.replace(/[gy]/g, ''))
     this.rejectConflicts = options.rejectConflicts
+    this.subjects = options.subjects ?? null
+    this.events = new SessionEvents(options.storage, this.subjects !== null)
   }
 
   slot (): ServerSlot {
@@ -116,7 +127,8 @@ export class ServerSide {
     const failure = parseFailure(value)
     if (failure !== null) return { reason: failure, key }
     const refresh = this.clock.idleTimeout !== null && this.clock.refreshDue(Math.max(stamp.seen, this.touchedAt.get(key) ?? 0), now)
-    return { value, text: record.payload, stamp, refresh, id, key, version: record.version, stored: text }
+    const subject = this.subjects === null ? null : this.subjects.subjectOf(value, log)
+    return { value, text: record.payload, stamp, refresh, id, key, version: record.version, stored: text, subject }
   }
 
   /**
@@ -138,7 +150,10 @@ export class ServerSide {
     const expiresAt = this.clock.storageExpiry(stamp, now)
     const storage = this.storage
     let written: boolean
+    let subject: string | null = null
     try {
+      // Indexed before it is stored: a session is never stored where "log out everywhere" cannot find it.
+      if (this.subjects !== null) subject = await this.subjects.index(slot.value, key, now, expiresAt, slot.request)
       if (slot.origin !== null && !await retire(storage, slot.origin, slot.stored, now, this.rejectConflicts)) throw new FST_SESSIONS_CONFLICT(this.codec.name)
       const writing = slot.id === null ? create(storage, key, record, expiresAt) : update(storage, key, slot.stored, record, expiresAt, this.rejectConflicts)
       if (slot.stale === null) {
@@ -153,6 +168,8 @@ export class ServerSide {
     }
     if (!written) throw new FST_SESSIONS_CONFLICT(this.codec.name)
     out.push([this.codec.transport, this.codec.wrap(id), stamp.expires])
+    if (slot.stale !== null) this.events.ended(slot.stale)
+    if (this.subjects !== null) await this.unindexMoved(slot, subject, key, log)
     // What the storage now holds, for a later write of this request (after save()).
     slot.id = id
     slot.key = key
@@ -160,14 +177,26 @@ export class ServerSide {
     slot.version++
     slot.stale = null
     slot.origin = null
+    slot.subject = subject
   }
 
-  async invalidate (keys: readonly string[], log: FastifyBaseLogger): Promise<void> {
+  // Keys this write ended (regenerate), and this key under a subject it no longer has, leave the index.
+  private async unindexMoved (slot: ServerSlot, subject: string | null, key: string, log: FastifyBaseLogger): Promise<void> {
+    const index = this.subjects as SubjectIndex
+    const before = slot.subject ?? subject
+    const ended = slot.stale ?? []
+    if (before !== subject && slot.id !== null) await index.forget(before, [...ended, key], log)
+    else await index.forget(before, ended, log)
+  }
+
+  async invalidate (keys: readonly string[], log: FastifyBaseLogger, subject: string | null = null): Promise<void> {
     try {
       await Promise.all(keys.map((key) => this.storage.invalidate(key)))
     } catch (error) {
       throw this.unavailable(log, 'invalidated', error)
     }
+    this.events.ended(keys)
+    if (this.subjects !== null) await this.subjects.forget(subject, keys, log)
   }
 
   /** An idle refresh moves the storage's expiry; a failure costs the refresh, not the request. */
@@ -177,6 +206,8 @@ export class ServerSide {
     if (stamp === null || key === null) return
     const expiresAt = this.clock.storageExpiry(stamp, now)
     try {
+      // The index entry first: it must never expire before its session (see write).
+      if (this.subjects !== null) await this.subjects.index(slot.value, key, now, expiresAt, slot.request)
       if (this.storage.touch !== undefined) {
         await this.storage.touch(key, expiresAt)
       } else {

@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify'
 import type { ClientSide } from './client-side.js'
 import type { Stamp } from './envelope.js'
 import type { ServerLoaded, ServerSide, Unusable } from './server-side.js'
@@ -12,8 +13,11 @@ import type { ServerLoaded, ServerSide, Unusable } from './server-side.js'
 
 export type SlotState = 'absent' | 'loaded' | 'set' | 'cleared'
 
-/** Why a session that was sent reads as absent. */
-export type InvalidReason = 'malformed' | 'bad-signature' | 'wrong-provider' | 'expired' | 'idle' | 'schema' | 'not-found'
+/**
+ * Why a session that was sent reads as absent. `revoked`: a client-side value created before its
+ * subject's not-before time (`revokeAll` with a `revocations` storage).
+ */
+export type InvalidReason = 'malformed' | 'bad-signature' | 'wrong-provider' | 'expired' | 'idle' | 'schema' | 'not-found' | 'revoked'
 
 /** A session as a read found it. */
 export interface Loaded {
@@ -104,6 +108,10 @@ export class ServerSlot extends SlotBase {
   readonly side: ServerSide
   /** The id the client holds, once the storage vouched for it. */
   id: string | null = null
+  /** Whom the stored session belongs to (providers with `subject`), to keep its index true. */
+  subject: string | null = null
+  /** The request, for the metadata a subject index keeps (user agent, ip). */
+  request: FastifyRequest | null = null
   /** The key of `id`; also of an unusable record the client pointed at (without `id`), to delete it. */
   key: string | null = null
   version = 0
@@ -135,6 +143,7 @@ export class ServerSlot extends SlotBase {
     this.load(read)
     this.id = read.id
     this.key = read.key
+    this.subject = read.subject
     this.version = read.version
     this.stored = read.stored
     return null

@@ -15,7 +15,7 @@ import { LRUCache } from 'lru-cache'
 import Type, { type Static } from 'typebox'
 import { optionsError, parseOptionsWithDefaults, withDefault } from '../lib/options.js'
 import { checkExpiry, dateClock, hasExpired } from './expiry.js'
-import { hasCapability, type SessionStorage, type StorageWith, type StoredEntry, type WithCompareAndWrite, type WithTouch } from './storage.js'
+import { hasCapability, hasSubjects, type SessionStorage, type StorageWith, type StoredEntry, type WithCompareAndWrite, type WithTouch } from './storage.js'
 
 const LABEL = 'cacheStorage()'
 
@@ -28,7 +28,7 @@ export const CacheStorageOptionsSchema = Type.Object({
 
 export type CacheStorageOptions = Static<typeof CacheStorageOptionsSchema>
 
-/** `touch` and `compareAndWrite` are there when the inner storage has them. */
+/** `touch`, `compareAndWrite` and the subject index are there when the inner storage has them. */
 export interface CacheStorage extends StorageWith<'close'> {
   /** The storage behind the cache. */
   readonly inner: SessionStorage
@@ -181,6 +181,12 @@ export function cacheStorage (inner: SessionStorage, options?: CacheStorageOptio
     },
   }
   if (hasCapability(inner, 'touch')) storage.touch = cachedTouch(entries, inner.touch.bind(inner))
+  if (hasSubjects(inner)) {
+    // The index is not cached: it is read for listings and revocations, which must see the inner storage.
+    storage.indexSubject = inner.indexSubject.bind(inner)
+    storage.subjectEntries = inner.subjectEntries.bind(inner)
+    storage.unindexSubject = inner.unindexSubject.bind(inner)
+  }
   if (hasCapability(inner, 'compareAndWrite')) storage.compareAndWrite = cachedCompareAndWrite(entries, inner.compareAndWrite.bind(inner))
   return storage
 }

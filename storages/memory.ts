@@ -12,7 +12,8 @@ import { LRUCache } from 'lru-cache'
 import Type, { type Static } from 'typebox'
 import { parseOptionsWithDefaults, withDefault } from '../lib/options.js'
 import { checkExpiry, dateClock, ttlUntil } from './expiry.js'
-import type { StorageWith, StoredEntry } from './storage.js'
+import { memorySubjects, type MemorySubjects } from './memory-subjects.js'
+import type { StorageWith, StoredEntry, SubjectCapability } from './storage.js'
 
 const LABEL = 'memoryStorage()'
 const PURGE_INTERVAL_MS = 60_000
@@ -24,9 +25,24 @@ export const MemoryStorageOptionsSchema = Type.Object({
 
 export type MemoryStorageOptions = Static<typeof MemoryStorageOptionsSchema>
 
-export interface MemoryStorage extends StorageWith<'touch' | 'compareAndWrite' | 'readEntry' | 'close'> {
+export interface MemoryStorage extends StorageWith<'touch' | 'compareAndWrite' | 'readEntry' | 'close' | SubjectCapability> {
   /** How many entries are held now (expired ones not yet dropped included). */
   readonly size: number
+  /** How many subject index entries are held now (dead ones not yet dropped included). */
+  readonly subjectIndexSize: number
+}
+
+function startPurger (cache: LRUCache<string, string>, subjects: MemorySubjects): NodeJS.Timeout {
+  const purger = setInterval(() => {
+    cache.purgeStale()
+    subjects.purge()
+  }, PURGE_INTERVAL_MS)
+  purger.unref()
+  return purger
+}
+
+function subjectMethods ({ indexSubject, subjectEntries, unindexSubject }: MemorySubjects): Pick<MemorySubjects, SubjectCapability> {
+  return { indexSubject, subjectEntries, unindexSubject }
 }
 
 export function memoryStorage (options?: MemoryStorageOptions): MemoryStorage {
@@ -36,8 +52,8 @@ export function memoryStorage (options?: MemoryStorageOptions): MemoryStorage {
     perf: dateClock,
     ttlResolution: 0,
   })
-  let purger: NodeJS.Timeout | null = setInterval(() => { cache.purgeStale() }, PURGE_INTERVAL_MS)
-  purger.unref()
+  const subjects = memorySubjects(cache)
+  let purger: NodeJS.Timeout | null = startPurger(cache, subjects)
 
   function put (key: string, value: string, expiresAt: number | null): void {
     const now = Date.now()
@@ -83,9 +99,14 @@ export function memoryStorage (options?: MemoryStorageOptions): MemoryStorage {
       if (purger !== null) clearInterval(purger)
       purger = null
       cache.clear()
+      subjects.clear()
     },
+    ...subjectMethods(subjects),
     get size () {
       return cache.size
+    },
+    get subjectIndexSize () {
+      return subjects.size
     },
   }
 }

@@ -27,6 +27,24 @@ export interface SessionStorage {
    * front (`cacheStorage`) keep a value it read no longer than the record lives.
    */
   readEntry? (key: string): Promise<StoredEntry | null>
+  /**
+   * Subject index (a user's sessions): adds or replaces the entry of session `key` under
+   * `subject` (an opaque hash), carrying `value` (small metadata), until `expiresAt`. Entries
+   * expire like values do; adding prunes the subject's expired entries, so an index holds at
+   * most its live sessions. The three subject methods come together.
+   */
+  indexSubject? (subject: string, key: string, value: string, expiresAt: number | null): Promise<void>
+  /** The live entries under `subject` (any order; none for an unknown subject). */
+  subjectEntries? (subject: string): Promise<SubjectEntry[]>
+  /** Removes the entries of `keys` under `subject`; unknown ones are not an error. */
+  unindexSubject? (subject: string, keys: readonly string[]): Promise<void>
+  /**
+   * Live revocation across processes: tells every process sharing the storage that the sessions
+   * under `keys` ended (logout, regenerate, revocation), for the WebSockets that watch them.
+   */
+  publishEnded? (keys: readonly string[]): Promise<void>
+  /** Calls `listener` with the keys every `publishEnded` (of any process) names; resolves once listening. */
+  subscribeEnded? (listener: (keys: string[]) => void): Promise<void>
   /** Frees what the storage created itself. Idempotent. */
   close? (): Promise<void>
 }
@@ -37,8 +55,18 @@ export interface StoredEntry {
   expiresAt: number | null
 }
 
+/** An entry of a subject index: a session's key, its metadata, its expiry. */
+export interface SubjectEntry {
+  key: string
+  value: string
+  expiresAt: number | null
+}
+
 /** The optional methods of `SessionStorage`. */
-export type StorageCapability = 'touch' | 'compareAndWrite' | 'readEntry' | 'close'
+export type StorageCapability = 'touch' | 'compareAndWrite' | 'readEntry' | 'close' | 'publishEnded' | 'subscribeEnded' | SubjectCapability
+
+/** The methods of the subject index capability, which a storage has all or none of. */
+export type SubjectCapability = 'indexSubject' | 'subjectEntries' | 'unindexSubject'
 
 /** A storage that has the capabilities `C` (e.g. `StorageWith<'touch' | 'close'>`). */
 export type StorageWith<C extends StorageCapability> = SessionStorage & Required<Pick<SessionStorage, C>>
@@ -47,8 +75,14 @@ export type WithTouch = StorageWith<'touch'>
 export type WithCompareAndWrite = StorageWith<'compareAndWrite'>
 export type WithReadEntry = StorageWith<'readEntry'>
 export type WithClose = StorageWith<'close'>
+export type WithSubjects = StorageWith<SubjectCapability>
 
 /** Whether `storage` has the optional method `capability`. */
 export function hasCapability<C extends StorageCapability> (storage: SessionStorage, capability: C): storage is StorageWith<C> {
   return typeof storage[capability] === 'function'
+}
+
+/** Whether `storage` keeps a subject index (all three of its methods). */
+export function hasSubjects (storage: SessionStorage): storage is WithSubjects {
+  return hasCapability(storage, 'indexSubject') && hasCapability(storage, 'subjectEntries') && hasCapability(storage, 'unindexSubject')
 }

@@ -10,7 +10,7 @@ const HOUR = 3_600_000
  * A memory storage behind a counting front, so a test sees which calls reach the inner storage.
  * `gate`, when set, holds every readEntry after it has fetched its value, until it resolves.
  */
-function countedMemory (t: Test): Omit<MemoryStorage, 'compareAndWrite'> & { counts: Record<string, number>, failWrites: boolean, gate: Promise<void> | null } {
+function countedMemory (t: Test): Omit<MemoryStorage, 'compareAndWrite' | 'indexSubject' | 'subjectEntries' | 'unindexSubject' | 'subjectIndexSize'> & { counts: Record<string, number>, failWrites: boolean, gate: Promise<void> | null } {
   const inner = memoryStorage()
   t.teardown(() => inner.close())
   const counts: Record<string, number> = { read: 0, write: 0, invalidate: 0, touch: 0, close: 0 }

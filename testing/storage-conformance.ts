@@ -15,17 +15,20 @@
  *
  * The cases live in storage-conformance/, one file per capability; this module puts them together.
  *
- * The optional methods (`touch`, `compareAndWrite`, `close`) each have cases marked `requires`:
- * skip those for a storage without the method. `readEntry` is checked by a case that passes
- * trivially for a storage without it.
+ * The optional methods (`touch`, `compareAndWrite`, `close`, and the subject index, marked
+ * `requires: 'indexSubject'`) each have cases marked `requires`: skip those for a storage without
+ * the method. `readEntry`, and `publishEnded` / `subscribeEnded`, are checked by cases that pass
+ * trivially for a storage without them.
  */
 import { basicCases } from './storage-conformance/basics.js'
 import type { StorageConformanceCase } from './storage-conformance/case.js'
 import { closeCases } from './storage-conformance/close.js'
 import { compareAndWriteCases } from './storage-conformance/compare-and-write.js'
+import { endedCases } from './storage-conformance/ended.js'
 import { expiryCases } from './storage-conformance/expiry.js'
 import { keyAndValueCases } from './storage-conformance/keys-and-values.js'
 import { readEntryCases } from './storage-conformance/read-entry.js'
+import { subjectCases } from './storage-conformance/subjects.js'
 import { touchCases } from './storage-conformance/touch.js'
 
 export { ConformanceSkip, type MakeStorage, type OptionalStorageMethod, type StorageConformanceCase } from './storage-conformance/case.js'
@@ -37,5 +40,7 @@ export const storageConformance: StorageConformanceCase[] = [
   ...keyAndValueCases,
   ...compareAndWriteCases,
   ...readEntryCases,
+  ...subjectCases,
+  ...endedCases,
   ...closeCases,
 ]

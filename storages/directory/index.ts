@@ -27,7 +27,8 @@ import Type, { type Static } from 'typebox'
 import { optionsError, parseOptionsWithDefaults, withDefault } from '../../lib/options.js'
 import { cacheStorage } from '../cache.js'
 import { checkExpiry } from '../expiry.js'
-import type { StorageWith, StoredEntry, WithReadEntry } from '../storage.js'
+import type { StorageWith, StoredEntry, WithReadEntry, WithSubjects } from '../storage.js'
+import { recordSubjects } from '../subject-record.js'
 import { commits } from './commit.js'
 import { errorCode } from './errors.js'
 import { recordPath, nameOf, openRecord, readRecord, writeTemp } from './files.js'
@@ -49,6 +50,10 @@ export type DirectoryStorageOptions = Static<typeof DirectoryStorageOptionsSchem
 
 /** `readEntry` is there without `cached` only (the cache hides the files behind it). */
 export interface DirectoryStorage extends StorageWith<'touch' | 'compareAndWrite' | 'close'> {
+  /** The subject index (a user's sessions): one record per subject, see storages/subject-record.ts. */
+  indexSubject: WithSubjects['indexSubject']
+  subjectEntries: WithSubjects['subjectEntries']
+  unindexSubject: WithSubjects['unindexSubject']
   /**
    * Examines up to `limit` directory entries (default `sweepBatch`), continuing where the last
    * sweep stopped; removes expired records, stale temp files and empty folders. Resolves to the
@@ -106,12 +111,20 @@ export function directoryStorage (dir: string, options?: DirectoryStorageOptions
     touch: cached.touch as DirectoryStorage['touch'],
     compareAndWrite: cached.compareAndWrite as DirectoryStorage['compareAndWrite'],
     close: cached.close,
+    indexSubject: storage.indexSubject,
+    subjectEntries: storage.subjectEntries,
+    unindexSubject: storage.unindexSubject,
     sweep: storage.sweep,
     directory: root,
   }
 }
 
 function fileStorage (root: string, sweepBatch: number): DirectoryStorage & WithReadEntry {
+  const storage = recordFiles(root, sweepBatch)
+  return Object.assign(storage, recordSubjects(storage))
+}
+
+function recordFiles (root: string, sweepBatch: number): Omit<DirectoryStorage, 'indexSubject' | 'subjectEntries' | 'unindexSubject'> & WithReadEntry {
   const changes = commits(root, async (name) => await readRecord(recordPath(root, name)))
   const sweeps = sweeper(root, changes.removeExpired)
 

@@ -11,10 +11,12 @@ import type { Cluster, Redis, RedisOptions } from 'ioredis'
 import Type, { type Static } from 'typebox'
 import { optionsError, parseOptionsWithDefaults, withDefault, type WithDefaults } from '../../lib/options.js'
 import { expiryAt } from '../expiry.js'
-import type { StorageWith } from '../storage.js'
+import type { StorageWith, SubjectCapability } from '../storage.js'
 import { closeOwned, isClient, LABEL, makeClient } from './client.js'
 import { Commands } from './commands.js'
 import { compareAndWriteScript } from './compare-and-write.js'
+import { redisEnded } from './ended.js'
+import { redisSubjects } from './subjects.js'
 
 export const RedisStorageOptionsSchema = Type.Object({
   /** An ioredis `Redis` (standalone or Sentinel-backed) or `Cluster`; used as is, never closed. */
@@ -34,7 +36,7 @@ export const RedisStorageOptionsSchema = Type.Object({
 export type RedisStorageOptions = Static<typeof RedisStorageOptionsSchema>
 
 /** A Redis-backed storage; `client` is the ioredis client it talks through. */
-export interface RedisStorage extends StorageWith<'touch' | 'compareAndWrite' | 'close'> {
+export interface RedisStorage extends StorageWith<'touch' | 'compareAndWrite' | 'close' | 'publishEnded' | 'subscribeEnded' | SubjectCapability> {
   readonly client: Redis | Cluster
 }
 
@@ -66,9 +68,13 @@ export function redisStorage (options: RedisStorageOptions): RedisStorage {
   const client: Redis | Cluster = opts.client ?? makeClient(opts.url, opts.options, opts.onError)
   const commands = new Commands(client, { timeout, owned })
   let closing: Promise<void> | undefined
+  const ended = redisEnded(client, commands, prefix)
 
   return {
     client,
+    ...redisSubjects(client, commands, prefix),
+    publishEnded: ended.publishEnded,
+    subscribeEnded: ended.subscribeEnded,
 
     read (key: string): Promise<string | null> {
       return commands.run('GET', () => client.get(prefix + key))
@@ -105,6 +111,7 @@ export function redisStorage (options: RedisStorageOptions): RedisStorage {
 
     close (): Promise<void> {
       if (closing === undefined) {
+        ended.close().catch(() => {})
         commands.close()
         closing = owned ? closeOwned(client as Redis, timeout) : Promise.resolve()
       }

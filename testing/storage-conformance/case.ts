@@ -4,7 +4,7 @@ import type { SessionStorage } from '../../storages/storage.js'
 export type MakeStorage = () => SessionStorage | Promise<SessionStorage>
 
 /** Optional SessionStorage methods a case exercises. */
-export type OptionalStorageMethod = 'touch' | 'compareAndWrite' | 'close'
+export type OptionalStorageMethod = 'touch' | 'compareAndWrite' | 'close' | 'indexSubject'
 
 /** Thrown by a case whose optional method the storage does not have: report it as skipped. */
 export class ConformanceSkip extends Error {}

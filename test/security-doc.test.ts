@@ -50,7 +50,7 @@ function readLiteral (source: string, from: number): string | null {
 /** The names of the tests a file declares with a literal name (test('…'), t.test('…'), …), with how many declare each. */
 function testNames (source: string): Map<string, number> {
   const names = new Map<string, number>()
-  for (const match of source.matchAll(/\btest\(\s*(?=['"`])/g)) {
+  for (const match of source.matchAll(/\b(?:test|browserTest)\(\s*(?=['"`])/g)) {
     const name = readLiteral(source, (match.index as number) + match[0].length)
     if (name !== null) names.set(name, (names.get(name) ?? 0) + 1)
   }

@@ -9,7 +9,7 @@ import { browserTest } from './helpers/browser.js'
 
 const KEYS: DemoKeys = { mac: Buffer.alloc(32, 1), enc: Buffer.alloc(32, 2), generated: [] }
 
-browserTest('"Your devices" with two browsers: each session listed, "log out this one", "log out everywhere else"', async (t, launch) => {
+browserTest('"Your devices" with two browsers: each session listed, "log out this one", "log out everywhere else", and an open WebSocket page shows its session ended', async (t, launch) => {
   const app = await buildDemo({ sessionsDir: t.testdir(), keys: KEYS })
   await app.listen({ port: 0, host: '127.0.0.1' })
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
@@ -26,6 +26,14 @@ browserTest('"Your devices" with two browsers: each session listed, "log out thi
     await page.goto(base + '/')
     await page.fill('#username', 'Grace')
     await Promise.all([page.waitForURL(base + '/'), page.click('#login')])
+  }
+  // The WebSocket page, connected; `ended` resolves when the page says its session ended (the
+  // server closes the socket when the session is revoked or logged out, through `watch`).
+  async function openSocket (page: Page): Promise<{ ended: Promise<boolean> }> {
+    await page.goto(base + '/socket')
+    await page.waitForSelector('#send:not([disabled])')
+    const ended = page.locator('#state', { hasText: 'session ended' }).waitFor().then(async () => await page.isVisible('#ended'))
+    return { ended }
   }
   const loggedIn = async (page: Page): Promise<boolean> => {
     await page.goto(base + '/')
@@ -46,10 +54,13 @@ browserTest('"Your devices" with two browsers: each session listed, "log out thi
   const phoneId = (await phone.context.cookies()).find((c) => c.name === 'LOGIN_SESSION')?.value
   t.not(handle, phoneId, 'the page holds a handle, not the phone\'s session id')
 
-  // "Log out this one": the phone's session ends.
+  // "Log out this one": the phone's session ends, and its open WebSocket page says so.
+  const phoneSocket = await openSocket(phone.page)
   await Promise.all([laptop.page.waitForURL(base + '/devices'), laptop.page.click('tr[data-device="other"] button.revoke')])
   t.equal(await laptop.page.locator('#devices tbody tr').count(), 1, 'one device left')
   t.equal(await laptop.page.locator('#only-device').count(), 1)
+  t.equal(await phoneSocket.ended, true, 'the phone\'s WebSocket page shows that its session ended')
+  t.equal(await phone.page.locator('#send[disabled]').count(), 1, 'and can no longer send')
   t.equal(await loggedIn(phone.page), false, 'the phone is logged out')
   t.equal(await loggedIn(laptop.page), true, 'the laptop is not')
 
@@ -57,8 +68,17 @@ browserTest('"Your devices" with two browsers: each session listed, "log out thi
   await logIn(phone.page)
   await phone.page.goto(base + '/devices')
   t.equal(await phone.page.locator('#devices tbody tr').count(), 2)
+  const laptopSocket = await openSocket(laptop.page)
   await Promise.all([phone.page.waitForURL(base + '/devices'), phone.page.click('#logout-others')])
   t.equal(await phone.page.locator('#devices tbody tr').count(), 1, 'only this device is left')
+  t.equal(await laptopSocket.ended, true, 'the laptop\'s WebSocket page shows that its session ended')
   t.equal(await loggedIn(laptop.page), false, 'the laptop is logged out')
   t.equal(await loggedIn(phone.page), true, 'the phone stays logged in')
+
+  // A plain logout from another tab of the same browser ends the socket too.
+  const tab = await phone.context.newPage()
+  tab.setDefaultTimeout(10_000)
+  const tabSocket = await openSocket(tab)
+  await Promise.all([phone.page.waitForURL(base + '/'), phone.page.click('#logout')])
+  t.equal(await tabSocket.ended, true, 'the other tab\'s WebSocket page shows that its session ended')
 })

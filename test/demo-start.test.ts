@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { test, type Test } from 'tap'
 import { freePort } from './helpers/redis.js'
+import { untracedEnv } from './helpers/child-env.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const COPIED = ['lib', 'storages', 'transformers', 'types', 'testing', 'example', 'bench', 'scripts', 'package.json', 'package-lock.json', 'tsconfig.json']
@@ -26,7 +27,7 @@ async function start (t: Test, dir: string): Promise<{ output: string, status: n
   const port = await freePort()
   const child = spawn(process.execPath, ['scripts/run-built.mjs', 'example/server.js'], {
     cwd: dir,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', REDIS_URL: '' },
+    env: untracedEnv({ PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', REDIS_URL: '' }),
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const exited = once(child, 'exit')
@@ -68,7 +69,7 @@ test('npm start builds a fresh copy, says so, serves the demo; a second start sk
 
 test('ensure-deps asks for an install only when node_modules does not match the lockfile', async (t) => {
   const check = (dir: string): { status: number | null, out: string } => {
-    const res = spawnSync(process.execPath, ['scripts/ensure-deps.mjs', '--check'], { cwd: dir, encoding: 'utf8' })
+    const res = spawnSync(process.execPath, ['scripts/ensure-deps.mjs', '--check'], { cwd: dir, encoding: 'utf8', env: untracedEnv() })
     return { status: res.status, out: res.stdout.trim() }
   }
   t.same(check(root), { status: 0, out: 'node_modules matches package-lock.json' }, 'this checkout is installed')

@@ -47,7 +47,7 @@ function ensure (root: string, exit = 0): { status: number | null, stderr: strin
   const run = spawnSync(process.execPath, [join(root, 'scripts', 'ensure-deps.mjs')], {
     cwd: root,
     encoding: 'utf8',
-    env: { PATH: process.env['PATH'], npm_execpath: join(root, 'fake-npm.mjs'), FAKE_NPM_EXIT: String(exit) },
+    env: { PATH: process.env['PATH'], npm_execpath: join(root, 'fake-npm.mjs'), FAKE_NPM_EXIT: String(exit), _TAPJS_PROCESSINFO_COVERAGE_: '0' },
   })
   const calls = join(root, 'npm-calls.txt')
   return { status: run.status, stderr: run.stderr, npm: existsSync(calls) ? readFileSync(calls, 'utf8').trim().split('\n') : [] }
@@ -97,7 +97,7 @@ test('a failed npm ci fails the step with its exit code', async (t) => {
 
 test('this clone\'s node_modules matches its lockfile', async (t) => {
   const root = fileURLToPath(new URL('..', import.meta.url))
-  const run = spawnSync(process.execPath, [SCRIPT], { cwd: root, encoding: 'utf8', env: { PATH: process.env['PATH'], npm_execpath: join(root, 'no-such-npm.mjs') } })
+  const run = spawnSync(process.execPath, [SCRIPT], { cwd: root, encoding: 'utf8', env: { PATH: process.env['PATH'], npm_execpath: join(root, 'no-such-npm.mjs'), _TAPJS_PROCESSINFO_COVERAGE_: '0' } })
   t.equal(run.status, 0)
   t.equal(run.stderr, '', 'nothing to install')
 })

@@ -8,10 +8,10 @@ import Type from 'typebox'
 import sessions, { cookieSession, type SessionStorage } from '../lib/index.js'
 import { cookiesOf } from './helpers/app.js'
 import { compileFixtures } from './helpers/compile.js'
+import { untracedEnv } from './helpers/child-env.js'
 
 const SERVER = fileURLToPath(new URL('./fixtures/double-send-server.ts', import.meta.url))
-const CHILD_ENV = Object.fromEntries(Object.entries(process.env)
-  .filter(([name]) => name !== 'NODE_OPTIONS' && !name.startsWith('_TAPJS_')))
+const CHILD_ENV = untracedEnv()
 
 test('a handler that sends and also returns a value, around a session change, does not kill the process', async (t) => {
   const server = (await compileFixtures(t, [SERVER]))(SERVER)

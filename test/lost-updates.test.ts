@@ -21,6 +21,7 @@ import { redisStorage } from '../storages/redis.js'
 import { buildApp, cookiesOf, RecordingStorage } from './helpers/app.js'
 import { compileFixtures } from './helpers/compile.js'
 import { redisSkip, startRedis } from './helpers/redis.js'
+import { untracedEnv } from './helpers/child-env.js'
 
 const REQUESTS = 200
 const WAVE = 10
@@ -122,7 +123,7 @@ t.test('directoryStorage: compare-and-write increments from 4 processes sharing 
   const INCREMENTER = fileURLToPath(new URL('./fixtures/directory-incrementer.ts', import.meta.url))
   const script = (await compileFixtures(t, [INCREMENTER]))(INCREMENTER)
   const dir = tempDir(t)
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'NODE_OPTIONS' && !name.startsWith('_TAPJS_')))
+  const env = untracedEnv()
   const PROCESSES = 4
   const TIMES = 50
   const runs = await Promise.all(Array.from({ length: PROCESSES }, () =>

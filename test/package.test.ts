@@ -10,13 +10,17 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { test } from 'tap'
+import { untracedEnv } from './helpers/child-env.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const require = createRequire(import.meta.url)
-const run = promisify(execFile)
+const execFileAsync = promisify(execFile)
+// Every child runs a tool or the built package: untraced (see helpers/child-env.ts).
+const run = async (file: string, args: readonly string[], options: { cwd: string, maxBuffer?: number }): Promise<{ stdout: string, stderr: string }> =>
+  await execFileAsync(file, args, { ...options, encoding: 'utf8', env: untracedEnv() })
 
 function node (args: string[]): string {
-  return execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8' })
+  return execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8', env: untracedEnv() })
 }
 
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number)
@@ -24,7 +28,7 @@ const requireEsm = major > 20 || (major === 20 && minor >= 19)
 
 test('the built package can be imported and required by its name', async (t) => {
   if (!existsSync(new URL('../dist/lib/index.js', import.meta.url))) {
-    execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'ignore' })
+    execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'ignore', env: untracedEnv() })
   }
   const names = 'default,cookieSession,headerSession,memoryStorage,directoryStorage,redisStorage,cacheStorage,messageAuthentication,encrypt,ktorEncrypt,digest,hex,jsonSerializer,ktorSerializer,FST_SESSIONS_OPTIONS'
   const check = `const want = '${names}'.split(','); const missing = want.filter((n) => typeof m[n] !== 'function'); console.log(missing.join(',') || 'ok')`

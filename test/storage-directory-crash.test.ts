@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { test } from 'tap'
 import { directoryStorage } from '../storages/directory.js'
 import { compileFixtures } from './helpers/compile.js'
+import { untracedEnv } from './helpers/child-env.js'
 
 const WRITER = fileURLToPath(new URL('./fixtures/directory-writer.ts', import.meta.url))
 // A few seconds in the normal suite. The long variant, best run beside a CPU-heavy job (that is
@@ -16,8 +17,7 @@ const WRITER = fileURLToPath(new URL('./fixtures/directory-writer.ts', import.me
 const ROUNDS = Math.max(1, Math.floor(Number(process.env['CRASH_ROUNDS'] ?? 12)) || 12)
 const LANES = 3
 const KEYS = 16
-const CHILD_ENV = Object.fromEntries(Object.entries(process.env)
-  .filter(([name]) => name !== 'NODE_OPTIONS' && !name.startsWith('_TAPJS_')))
+const CHILD_ENV = untracedEnv()
 const HEADER = /^FSS1 (-{16}|\d{16}) (\d{10})\n/
 
 function isWhole (value: string): boolean {

@@ -15,6 +15,7 @@ import { encodeRecord } from '../storages/directory/format.js'
 import { acquireLock, releaseLock } from '../storages/directory/lock.js'
 import { fakeClock } from './helpers/app.js'
 import { compileFixtures } from './helpers/compile.js'
+import { untracedEnv } from './helpers/child-env.js'
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}.ts`, import.meta.url))
 const LOOPER = fixture('directory-lock-looper')
@@ -22,8 +23,7 @@ const CONTENDER = fixture('directory-lock-contender')
 const HOLDER = fixture('directory-lock-holder')
 // LOCK_RACE_ROUNDS=2000 npx tap test/storage-directory-lock.test.ts runs the long variant.
 const RACE_ROUNDS = Math.max(300, Number(process.env['LOCK_RACE_ROUNDS'] ?? 300) || 300)
-const CHILD_ENV = Object.fromEntries(Object.entries(process.env)
-  .filter(([name]) => name !== 'NODE_OPTIONS' && !name.startsWith('_TAPJS_')))
+const CHILD_ENV = untracedEnv()
 
 // Compiled once for the file (a compile takes seconds).
 const compiled = await compileFixtures(t, [HOLDER, LOOPER, CONTENDER])

@@ -45,7 +45,7 @@ test('a handler that sends and also returns a value, around a session change, do
   const cookie = cookiesOf(first?.headers.getSetCookie())
   t.match(cookie, /^SERVER=/, 'the response that went out carries the session cookie')
   t.equal(await first?.text(), 'a', 'the first send is the response')
-  for (const path of ['/server', '/server-clear', '/client', '/failing', '/read']) {
+  for (const path of ['/server', '/server-clear', '/client', '/failing', '/read', '/passport']) {
     await attempt(path, cookie)
     // A crash from a promise callback happens a turn or two after the response.
     await sleep(20)

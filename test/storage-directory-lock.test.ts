@@ -22,7 +22,7 @@ const LOOPER = fixture('directory-lock-looper')
 const CONTENDER = fixture('directory-lock-contender')
 const HOLDER = fixture('directory-lock-holder')
 // LOCK_RACE_ROUNDS=2000 npx tap test/storage-directory-lock.test.ts runs the long variant.
-const RACE_ROUNDS = Math.max(300, Number(process.env['LOCK_RACE_ROUNDS'] ?? 300) || 300)
+const RACE_ROUNDS = Math.max(150, Number(process.env['LOCK_RACE_ROUNDS'] ?? 150) || 150)
 const CHILD_ENV = untracedEnv()
 
 // Compiled once for the file (a compile takes seconds).

@@ -1,5 +1,6 @@
 import { hash } from 'node:crypto'
 import type { CookieEncoding } from './cookie-encoding.js'
+import { isBlank, pairValue } from './cookie-syntax.js'
 
 // The wire format of a value split over cookies NAME, NAME.1, ... NAME.(n-1) (cookie.chunks):
 // pure string work, no Fastify. A value that fits one cookie travels as it always did; a split
@@ -19,10 +20,6 @@ const TAG_CHARS = 8
 /** The name of chunk `index` (0 is the provider's own name). */
 export function chunkName (name: string, index: number): string {
   return index === 0 ? name : name + '.' + index
-}
-
-function isBlank (c: number): boolean {
-  return c === 32 || c === 9
 }
 
 /**
@@ -45,14 +42,7 @@ export function scanChunks (header: string, name: string): Array<string | undefi
         index = digit - 48
         at += 2
       }
-      while (at < end && isBlank(header.charCodeAt(at))) at++
-      if (at < end && header.charCodeAt(at) === 61 && found[index] === undefined) {
-        let from = at + 1
-        let to = end
-        while (from < to && isBlank(header.charCodeAt(from))) from++
-        while (to > from && isBlank(header.charCodeAt(to - 1))) to--
-        found[index] = header.slice(from, to)
-      }
+      if (found[index] === undefined) found[index] = pairValue(header, at, end)
     }
     start = end + 1
   }

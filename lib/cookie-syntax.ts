@@ -13,7 +13,8 @@ export function isAttributeValue (text: string): boolean {
   return !/[;\x00-\x1f\x7f]/.test(text) && !/[^\x20-\x7e]/.test(text)
 }
 
-function isBlank (c: number): boolean {
+/** A space or a tab: what may surround names and values in a Cookie header. */
+export function isBlank (c: number): boolean {
   return c === 32 || c === 9
 }
 
@@ -31,17 +32,24 @@ export function readCookie (header: string, name: string): string | undefined {
     if (end < 0) end = len
     while (start < end && isBlank(header.charCodeAt(start))) start++
     if (header.startsWith(name, start)) {
-      let eq = start + name.length
-      while (eq < end && isBlank(header.charCodeAt(eq))) eq++
-      if (eq < end && header.charCodeAt(eq) === 61) {
-        let from = eq + 1
-        let to = end
-        while (from < to && isBlank(header.charCodeAt(from))) from++
-        while (to > from && isBlank(header.charCodeAt(to - 1))) to--
-        return header.slice(from, to)
-      }
+      const value = pairValue(header, start + name.length, end)
+      if (value !== undefined) return value
     }
     start = end + 1
   }
   return undefined
+}
+
+/**
+ * The value of the pair `header[..end]` whose name ends at `at`, without the blanks around it, or
+ * undefined when no `=` follows the name (another cookie whose name starts alike).
+ */
+export function pairValue (header: string, at: number, end: number): string | undefined {
+  while (at < end && isBlank(header.charCodeAt(at))) at++
+  if (at >= end || header.charCodeAt(at) !== 61) return undefined
+  let from = at + 1
+  let to = end
+  while (from < to && isBlank(header.charCodeAt(from))) from++
+  while (to > from && isBlank(header.charCodeAt(to - 1))) to--
+  return header.slice(from, to)
 }

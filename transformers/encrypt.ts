@@ -1,7 +1,7 @@
-import { createCipheriv, createDecipheriv, createHmac, randomFillSync, type KeyObject } from 'node:crypto'
+import { createCipheriv, createDecipheriv, randomFillSync, type KeyObject } from 'node:crypto'
 import Type, { type Static } from 'typebox'
 import { parseOptions } from '../lib/options.js'
-import { keyList, secretKeys, type KeyInput } from './keys.js'
+import { keyId, keyList, secretKeys, type KeyInput } from './keys.js'
 import type { SessionTransportTransformer } from './transformer.js'
 
 const LABEL = 'encrypt()'
@@ -60,7 +60,7 @@ function freshIv (target: Buffer, at: number): void {
 
 /** The 4-byte key id `encrypt` writes for `key`. */
 export function encryptKeyId (key: Uint8Array): Buffer {
-  return createHmac('sha256', key).update(KID_LABEL).digest().subarray(0, KID_BYTES)
+  return keyId(key, KID_LABEL)
 }
 
 /**

@@ -1,4 +1,4 @@
-import { createSecretKey, type KeyObject } from 'node:crypto'
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto'
 import { optionsError } from '../lib/options.js'
 
 /** Key material: bytes, or a list of them where the first writes and every one reads. */
@@ -66,4 +66,13 @@ export function keyList (input: unknown, rule: KeyRule): Buffer[] {
 /** Secret key objects, made once: hashing with a KeyObject skips re-importing the key per call. */
 export function secretKeys (keys: readonly Buffer[]): KeyObject[] {
   return keys.map((key) => createSecretKey(key))
+}
+
+/**
+ * A key's 4-byte id, as `encrypt` and `secretbox` write it before their ciphertext: the first
+ * bytes of HMAC-SHA256(key, label). It names the key without telling anything about it, so a read
+ * tries only the key whose id matches.
+ */
+export function keyId (key: Uint8Array, label: string): Buffer {
+  return createHmac('sha256', key).update(label).digest().subarray(0, 4)
 }

@@ -1,8 +1,7 @@
-import { createHmac } from 'node:crypto'
 import Type, { type Static } from 'typebox'
 import { parseOptions } from '../lib/options.js'
 import { strictBase64url } from './base64url.js'
-import { keyList, type KeyInput } from './keys.js'
+import { keyId, keyList, type KeyInput } from './keys.js'
 import { loadSodium, type Sodium } from './sodium.js'
 import type { SessionTransportTransformer } from './transformer.js'
 
@@ -39,7 +38,7 @@ interface Entry { key: Buffer, kid: Buffer }
 
 /** The 4-byte key id `secretbox` writes for `key`. */
 export function secretboxKeyId (key: Uint8Array): Buffer {
-  return createHmac('sha256', key).update(KID_LABEL).digest().subarray(0, KID_BYTES)
+  return keyId(key, KID_LABEL)
 }
 
 // Nonces come from libsodium's CSPRNG in batches, each handed out once.

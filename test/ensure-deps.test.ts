@@ -5,6 +5,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { test, type Test } from 'tap'
+import { UNTRACED } from './helpers/child-env.js'
 
 const SCRIPT = fileURLToPath(new URL('../scripts/ensure-deps.mjs', import.meta.url))
 const FAKE_NPM = `import { appendFileSync } from 'node:fs'
@@ -47,7 +48,7 @@ function ensure (root: string, exit = 0): { status: number | null, stderr: strin
   const run = spawnSync(process.execPath, [join(root, 'scripts', 'ensure-deps.mjs')], {
     cwd: root,
     encoding: 'utf8',
-    env: { PATH: process.env['PATH'], npm_execpath: join(root, 'fake-npm.mjs'), FAKE_NPM_EXIT: String(exit), _TAPJS_PROCESSINFO_COVERAGE_: '0' },
+    env: { PATH: process.env['PATH'], npm_execpath: join(root, 'fake-npm.mjs'), FAKE_NPM_EXIT: String(exit), ...UNTRACED },
   })
   const calls = join(root, 'npm-calls.txt')
   return { status: run.status, stderr: run.stderr, npm: existsSync(calls) ? readFileSync(calls, 'utf8').trim().split('\n') : [] }
@@ -97,7 +98,7 @@ test('a failed npm ci fails the step with its exit code', async (t) => {
 
 test('this clone\'s node_modules matches its lockfile', async (t) => {
   const root = fileURLToPath(new URL('..', import.meta.url))
-  const run = spawnSync(process.execPath, [SCRIPT], { cwd: root, encoding: 'utf8', env: { PATH: process.env['PATH'], npm_execpath: join(root, 'no-such-npm.mjs'), _TAPJS_PROCESSINFO_COVERAGE_: '0' } })
+  const run = spawnSync(process.execPath, [SCRIPT], { cwd: root, encoding: 'utf8', env: { PATH: process.env['PATH'], npm_execpath: join(root, 'no-such-npm.mjs'), ...UNTRACED } })
   t.equal(run.status, 0)
   t.equal(run.stderr, '', 'nothing to install')
 })

@@ -10,8 +10,10 @@
 // Settings (environment): BENCH_ROUNDS (5), BENCH_DURATION (seconds per measurement, 2),
 // BENCH_WARMUP (seconds, 1.5), BENCH_COLD (requests per round of a cold scenario, 15 000),
 // BENCH_CONNECTIONS (10), BENCH_PIPELINING (1), BENCH_ONLY (scenario ids, comma-separated; bare
-// and each chosen scenario's base and comparisons join them). A run with BENCH_ONLY prints its
-// table but never rewrites bench/results.md.
+// and each chosen scenario's base and comparisons join them), BENCH_PROFILE (a directory: each
+// server writes a V8 CPU profile there, <scenario id>.cpuprofile, when it stops; read them with
+// `node build/bench/profile.js <dir>`). A run with BENCH_ONLY or BENCH_PROFILE prints its table but
+// never rewrites bench/results.md (a profiled server runs slower).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs'
 import { createConnection, createServer } from 'node:net'
@@ -142,7 +144,9 @@ interface Server { scenario: Scenario, port: number, cookie: string, cookies: st
 
 async function startServer (scenario: Scenario, core: string | null, env: object, sessions: number): Promise<Server | string> {
   const script = fileURLToPath(new URL('server' + EXT, HERE))
-  const [command, args] = pinned(core, process.execPath, [...nodeFlags(), script, scenario.id])
+  const profile = process.env['BENCH_PROFILE']
+  const profiling = profile === undefined || profile === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${profile}`, `--cpu-prof-name=${scenario.id}.cpuprofile`]
+  const [command, args] = pinned(core, process.execPath, [...nodeFlags(), ...profiling, script, scenario.id])
   const child = track(spawn(command, args, {
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     env: { ...process.env, BENCH_ENV: JSON.stringify(env) },
@@ -488,7 +492,7 @@ async function main (): Promise<void> {
     const section = machine(pins, s) + '\n' + took + '\n\n' + table(rows) + '\n' + skippedNote + '\n' +
       (memory === null ? '' : memory + '\n\n') + targetTable(targets(rows))
     process.stdout.write(section + '\n')
-    if (s.only === null) writeResults(section)
+    if (s.only === null && (process.env['BENCH_PROFILE'] ?? '') === '') writeResults(section)
   } finally {
     stopAll()
     rmSync(dir, { recursive: true, force: true })

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 interface Frame { functionName: string, url: string, lineNumber: number }
-interface Profile { nodes: Array<{ id: number, callFrame: Frame }>, samples: number[], timeDeltas: number[] }
+interface Profile { nodes: Array<{ id: number, callFrame: Frame }>, samples: number[], timeDeltas: number[], requests?: number }
 
 const OURS = /\/(lib|storages|transformers)\//
 
@@ -37,10 +37,13 @@ function summarize (file: string, top: number): string {
     const pkg = where(frame)
     byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + dt)
   })
-  const share = (t: number): string => `${(100 * t / busy).toFixed(1).padStart(5)}%`
+  const requests = profile.requests ?? 0
+  // Sampled time (µs) as a share of the busy time and, when the server counted its requests, per request.
+  const share = (t: number): string => `${(100 * t / busy).toFixed(1).padStart(5)}%` + (requests > 0 ? ` ${(t / requests).toFixed(2).padStart(7)} µs/req` : '')
   const rank = (map: Map<string, number>, n: number): string[] =>
     [...map].sort((a, b) => b[1] - a[1]).slice(0, n).map(([name, t]) => `  ${share(t)}  ${name}`)
-  return [`${file}: ${(busy / 1e6).toFixed(1)} s busy`, ' by package:', ...rank(byPackage, 10), ' by function (self time):', ...rank(self, top)].join('\n')
+  const perRequest = requests > 0 ? `, ${requests} requests, ${(busy / requests).toFixed(1)} µs busy per request (profiler included)` : ''
+  return [`${file}: ${(busy / 1e6).toFixed(1)} s busy${perRequest}`, ' by package:', ...rank(byPackage, 10), ' by function (self time):', ...rank(self, top)].join('\n')
 }
 
 const [dir, count] = process.argv.slice(2)

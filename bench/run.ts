@@ -11,8 +11,8 @@
 // BENCH_WARMUP (seconds, 1.5), BENCH_COLD (requests per round of a cold scenario, 15 000),
 // BENCH_CONNECTIONS (10), BENCH_PIPELINING (1), BENCH_ONLY (scenario ids, comma-separated; bare
 // and each chosen scenario's base and comparisons join them), BENCH_PROFILE (a directory: each
-// server writes a V8 CPU profile there, <scenario id>.cpuprofile, when it stops; read them with
-// `node build/bench/profile.js <dir>`). A run with BENCH_ONLY or BENCH_PROFILE prints its table but
+// server profiles its CPU from the end of the warm-up and writes <scenario id>.cpuprofile there
+// when it stops; read them with `node build/bench/profile.js <dir>`). A run with BENCH_ONLY or BENCH_PROFILE prints its table but
 // never rewrites bench/results.md (a profiled server runs slower).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs'
@@ -144,9 +144,7 @@ interface Server { scenario: Scenario, port: number, cookie: string, cookies: st
 
 async function startServer (scenario: Scenario, core: string | null, env: object, sessions: number): Promise<Server | string> {
   const script = fileURLToPath(new URL('server' + EXT, HERE))
-  const profile = process.env['BENCH_PROFILE']
-  const profiling = profile === undefined || profile === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${profile}`, `--cpu-prof-name=${scenario.id}.cpuprofile`]
-  const [command, args] = pinned(core, process.execPath, [...nodeFlags(), ...profiling, script, scenario.id])
+  const [command, args] = pinned(core, process.execPath, [...nodeFlags(), script, scenario.id])
   const child = track(spawn(command, args, {
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     env: { ...process.env, BENCH_ENV: JSON.stringify(env) },
@@ -477,11 +475,14 @@ async function main (): Promise<void> {
   const { servers, skipped, dir, env } = await setup(ids, pins, log)
   try {
     const loader = startLoader(pins.load)
-    log(`warm-up: ${servers.length} scenarios, ${s.warmup} s each`)
-    for (const server of servers) await loader.run(request(server, s.warmup, s.connections, s.pipelining))
+    // The cold scenarios' cookies are minted by other processes during the warm-up, which is not measured.
     const coldServers = servers.filter((server) => server.scenario.cold === true)
     if (coldServers.length > 0) log(`minting ${s.rounds} x ${s.cold} cookies for ${coldServers.map((x) => x.scenario.id).join(', ')}`)
-    const pools = await Promise.all(coldServers.map((server) => mintCold(server.scenario, env, s.rounds, s.cold)))
+    const minting = Promise.all(coldServers.map((server) => mintCold(server.scenario, env, s.rounds, s.cold)))
+    log(`warm-up: ${servers.length} scenarios, ${s.warmup} s each`)
+    for (const server of servers) await loader.run(request(server, s.warmup, s.connections, s.pipelining))
+    const pools = await minting
+    if ((process.env['BENCH_PROFILE'] ?? '') !== '') for (const server of servers) server.child.send('profile')
     const cold = new Map(coldServers.map((server, i) => [server.scenario.id, pools[i] as string[][]]))
     const rows = summarize(servers, await rounds(servers, loader, s, cold, log))
     stopAll()

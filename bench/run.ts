@@ -8,7 +8,7 @@
 //                                     server answers 200 with the expected session behaviour
 //
 // Settings (environment): BENCH_ROUNDS (5), BENCH_DURATION (seconds per measurement, 2),
-// BENCH_WARMUP (seconds, 1.5), BENCH_COLD (requests per round of a cold scenario, 15 000),
+// BENCH_WARMUP (seconds, 1), BENCH_COLD (requests per round of a cold scenario, 15 000),
 // BENCH_CONNECTIONS (10), BENCH_PIPELINING (1), BENCH_ONLY (scenario ids, comma-separated; bare
 // and each chosen scenario's base and comparisons join them), BENCH_PROFILE (a directory: each
 // server profiles its CPU from the end of the warm-up and writes <scenario id>.cpuprofile there
@@ -60,7 +60,7 @@ function settings (): Settings {
   return {
     rounds: Math.round(number('BENCH_ROUNDS', 5)),
     duration: number('BENCH_DURATION', 2),
-    warmup: number('BENCH_WARMUP', 1.5),
+    warmup: number('BENCH_WARMUP', 1),
     cold: Math.round(number('BENCH_COLD', 15_000)),
     connections: Math.round(number('BENCH_CONNECTIONS', 10)),
     pipelining: Math.round(number('BENCH_PIPELINING', 1)),

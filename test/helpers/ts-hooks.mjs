@@ -13,7 +13,8 @@ const tsconfigRaw = { compilerOptions: { target: 'ES2022', useDefineForClassFiel
 // from the cache takes a few milliseconds). A write goes to a temporary name first, so a process
 // beside this one never reads half a file.
 const CACHE = fileURLToPath(new URL('../../node_modules/.cache/ts-loader/', import.meta.url))
-const VERSION = 'esbuild-1'
+// Another esbuild, or other options below, make other files.
+const VERSION = JSON.parse(readFileSync(new URL('../../node_modules/esbuild/package.json', import.meta.url), 'utf8')).version + ':1'
 let esbuild
 
 const isTypeScript = (url) => url.startsWith('file:') && /\.[cm]?ts$/.test(new URL(url).pathname) && !url.includes('/node_modules/')

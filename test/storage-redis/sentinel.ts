@@ -1,8 +1,8 @@
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
-import { redisStorage } from '../storages/redis.js'
-import { redisSkip, startSentinel, waitFor } from './helpers/redis.js'
+import { redisStorage } from '../../storages/redis.js'
+import { redisSkip, startSentinel, waitFor } from '../helpers/redis.js'
 
 const skip = redisSkip(t)
 

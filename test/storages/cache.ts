@@ -1,8 +1,8 @@
 import { test, type Test } from 'tap'
-import { cacheStorage } from '../storages/cache.js'
-import { memoryStorage, type MemoryStorage } from '../storages/memory.js'
-import type { SessionStorage } from '../storages/storage.js'
-import { fakeClock, RecordingStorage } from './helpers/app.js'
+import { cacheStorage } from '../../storages/cache.js'
+import { memoryStorage, type MemoryStorage } from '../../storages/memory.js'
+import type { SessionStorage } from '../../storages/storage.js'
+import { fakeClock, RecordingStorage } from '../helpers/app.js'
 
 const HOUR = 3_600_000
 

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
-import { redisStorage } from '../storages/redis.js'
-import { redisSkip, startCluster } from './helpers/redis.js'
+import { redisStorage } from '../../storages/redis.js'
+import { redisSkip, startCluster } from '../helpers/redis.js'
 
 const skip = redisSkip(t)
 

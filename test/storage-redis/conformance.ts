@@ -1,8 +1,8 @@
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
-import { storageConformance } from '../testing/index.js'
-import { redisStorage } from '../storages/redis.js'
-import { redisSkip, startRedis } from './helpers/redis.js'
+import { storageConformance } from '../../testing/index.js'
+import { redisStorage } from '../../storages/redis.js'
+import { redisSkip, startRedis } from '../helpers/redis.js'
 
 const skip = redisSkip(t)
 

@@ -1,6 +1,6 @@
 import { test } from 'tap'
-import { DeadlineQueue, type Queued } from '../storages/redis/deadlines.js'
-import { fakeClock } from './helpers/app.js'
+import { DeadlineQueue, type Queued } from '../../storages/redis/deadlines.js'
+import { fakeClock } from '../helpers/app.js'
 
 // The queue is given the fake clock (through Date.now) and a timer that fires only when the test
 // says so, so time moves only by `clock.advance`.

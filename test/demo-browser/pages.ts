@@ -5,11 +5,11 @@ import { fileURLToPath } from 'node:url'
 import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import type { BrowserContext, Page } from 'playwright-core'
-import { buildDemo } from '../example/app.js'
-import type { DemoKeys } from '../example/keys.js'
-import { browserTest } from './helpers/browser.js'
+import { buildDemo } from '../../example/app.js'
+import type { DemoKeys } from '../../example/keys.js'
+import { browserTest } from '../helpers/browser.js'
 
-const OUTPUT = fileURLToPath(new URL('../test-output/', import.meta.url))
+const OUTPUT = fileURLToPath(new URL('../../test-output/', import.meta.url))
 const KEYS: DemoKeys = { mac: Buffer.alloc(32, 1), enc: Buffer.alloc(32, 2), generated: [] }
 
 browserTest('the demo in a real browser', async (t, launch) => {

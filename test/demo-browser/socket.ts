@@ -2,11 +2,11 @@
 // driven by playwright-core, launched by test/helpers/browser.ts).
 import type { AddressInfo } from 'node:net'
 import type { BrowserContext, Page } from 'playwright-core'
-import { buildDemo, LoginSession, REMEMBER_ME } from '../example/app.js'
-import { cookieSession, directoryStorage } from '../lib/index.js'
-import { readSession, sessionCookie } from '../testing/index.js'
-import type { DemoKeys } from '../example/keys.js'
-import { browserTest } from './helpers/browser.js'
+import { buildDemo, LoginSession, REMEMBER_ME } from '../../example/app.js'
+import { cookieSession, directoryStorage } from '../../lib/index.js'
+import { readSession, sessionCookie } from '../../testing/index.js'
+import type { DemoKeys } from '../../example/keys.js'
+import { browserTest } from '../helpers/browser.js'
 
 const KEYS: DemoKeys = { mac: Buffer.alloc(32, 1), enc: Buffer.alloc(32, 2), generated: [] }
 const DAY = 86_400

@@ -7,11 +7,11 @@ import expressSession from 'express-session'
 import RedisStore from 'connect-redis'
 import { Redis } from 'ioredis'
 import Type from 'typebox'
-import { cookieSession, connectStore, type ConnectStore } from '../lib/index.js'
-import { storageConformance, type MakeStorage } from '../testing/index.js'
-import { buildApp, cookiesOf } from './helpers/app.js'
-import { postgresSkip, startPostgres } from './helpers/postgres.js'
-import { redisSkip, startRedis } from './helpers/redis.js'
+import { cookieSession, connectStore, type ConnectStore } from '../../lib/index.js'
+import { storageConformance, type MakeStorage } from '../../testing/index.js'
+import { buildApp, cookiesOf } from '../helpers/app.js'
+import { postgresSkip, startPostgres } from '../helpers/postgres.js'
+import { redisSkip, startRedis } from '../helpers/redis.js'
 
 // The stores expire entries by their own clocks (Redis TTLs, PostgreSQL's now()), which a faked
 // Date.now cannot move; the real-time expiry case covers them.

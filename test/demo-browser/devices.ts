@@ -3,9 +3,9 @@
 // is skipped with a loud notice.
 import type { AddressInfo } from 'node:net'
 import type { BrowserContext, Page } from 'playwright-core'
-import { buildDemo } from '../example/app.js'
-import type { DemoKeys } from '../example/keys.js'
-import { browserTest } from './helpers/browser.js'
+import { buildDemo } from '../../example/app.js'
+import type { DemoKeys } from '../../example/keys.js'
+import { browserTest } from '../helpers/browser.js'
 
 const KEYS: DemoKeys = { mac: Buffer.alloc(32, 1), enc: Buffer.alloc(32, 2), generated: [] }
 

@@ -3,9 +3,9 @@ import Fastify from 'fastify'
 import { test } from 'tap'
 import type { Test } from 'tap'
 import Type from 'typebox'
-import { cookieSession, fromSecureSession, memoryStorage, secretbox } from '../lib/index.js'
-import { hex } from '../transformers/keys.js'
-import { buildApp, cookiesOf, fakeClock, KEY_HEX, OTHER_KEY_HEX, parseSetCookie, setCookies } from './helpers/app.js'
+import { cookieSession, fromSecureSession, memoryStorage, secretbox } from '../../lib/index.js'
+import { hex } from '../../transformers/keys.js'
+import { buildApp, cookiesOf, fakeClock, KEY_HEX, OTHER_KEY_HEX, parseSetCookie, setCookies } from '../helpers/app.js'
 
 const OLD_KEY = hex(OTHER_KEY_HEX)
 const NEW_KEY = hex(KEY_HEX)

@@ -5,10 +5,10 @@
 // (test/redis-plugin.test.ts and test/storage-redis-outage.test.ts cover single outages.)
 import type { LightMyRequestResponse } from 'fastify'
 import t from 'tap'
-import { redisStorage } from '../storages/redis.js'
-import { acknowledgingApp, check503, everyAcknowledgedSessionReadsBack } from './helpers/fault-app.js'
-import { settleWithin } from './helpers/deadline.js'
-import { redisSkip, startRedis, waitFor } from './helpers/redis.js'
+import { redisStorage } from '../../storages/redis.js'
+import { acknowledgingApp, check503, everyAcknowledgedSessionReadsBack } from '../helpers/fault-app.js'
+import { settleWithin } from '../helpers/deadline.js'
+import { redisSkip, startRedis, waitFor } from '../helpers/redis.js'
 
 const skip = redisSkip(t)
 const TIMEOUT = 300

@@ -1,8 +1,8 @@
 import { test } from 'tap'
-import { cacheStorage } from '../storages/cache.js'
-import { checkExpiry, expiryAt, hasExpired, ttlUntil } from '../storages/expiry.js'
-import { memoryStorage } from '../storages/memory.js'
-import { fakeClock } from './helpers/app.js'
+import { cacheStorage } from '../../storages/cache.js'
+import { checkExpiry, expiryAt, hasExpired, ttlUntil } from '../../storages/expiry.js'
+import { memoryStorage } from '../../storages/memory.js'
+import { fakeClock } from '../helpers/app.js'
 
 const NOT_EXPIRIES: unknown[] = [Number.NaN, Infinity, -Infinity, '1700000000000', undefined, {}, 10n]
 

@@ -1,9 +1,9 @@
 // redisStorage's compareAndWrite beyond the conformance suite: one script call per compare, the
 // EVAL fallback after the server forgot the script, expiry, Clusters and the call timeout.
 import t from 'tap'
-import { redisStorage } from '../storages/redis.js'
-import { settleWithin } from './helpers/deadline.js'
-import { redisSkip, startCluster, startRedis } from './helpers/redis.js'
+import { redisStorage } from '../../storages/redis.js'
+import { settleWithin } from '../helpers/deadline.js'
+import { redisSkip, startCluster, startRedis } from '../helpers/redis.js'
 
 const skip = redisSkip(t)
 const MINUTE = 60_000

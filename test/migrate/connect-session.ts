@@ -7,8 +7,8 @@ import Fastify from 'fastify'
 import { test } from 'tap'
 import type { Test } from 'tap'
 import Type from 'typebox'
-import { cookieSession, fromConnectSession, memoryStorage, type ConnectStore } from '../lib/index.js'
-import { buildApp, cookiesOf, fakeClock, setCookies } from './helpers/app.js'
+import { cookieSession, fromConnectSession, memoryStorage, type ConnectStore } from '../../lib/index.js'
+import { buildApp, cookiesOf, fakeClock, setCookies } from '../helpers/app.js'
 
 const SECRET = 'an old secret of at least thirty-two characters'
 const User = Type.Object({ user: Type.String() })

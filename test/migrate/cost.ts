@@ -1,8 +1,8 @@
 import { test } from 'tap'
 import type { Test } from 'tap'
 import Type from 'typebox'
-import { cookieSession, memoryStorage, type SessionMigration } from '../lib/index.js'
-import { buildApp, cookiesOf, setCookies } from './helpers/app.js'
+import { cookieSession, memoryStorage, type SessionMigration } from '../../lib/index.js'
+import { buildApp, cookiesOf, setCookies } from '../helpers/app.js'
 
 const User = Type.Object({ user: Type.String() })
 

@@ -7,9 +7,9 @@ import { execFileSync } from 'node:child_process'
 import { writeFileSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { directoryStorage } from '../storages/directory.js'
-import { acknowledgingApp, check503, everyAcknowledgedSessionReadsBack, type AcknowledgingApp } from './helpers/fault-app.js'
-import { canMount, mountTmpfs } from './helpers/tmpfs.js'
+import { directoryStorage } from '../../storages/directory.js'
+import { acknowledgingApp, check503, everyAcknowledgedSessionReadsBack, type AcknowledgingApp } from '../helpers/fault-app.js'
+import { canMount, mountTmpfs } from '../helpers/tmpfs.js'
 
 const skip = canMount ? false : 'mounting a tmpfs is not permitted here (run as root, or with CAP_SYS_ADMIN): directory faults not tested'
 if (skip !== false) {

@@ -5,9 +5,9 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { test, type Test } from 'tap'
-import { UNTRACED } from './helpers/child-env.js'
+import { UNTRACED } from '../helpers/child-env.js'
 
-const SCRIPT = fileURLToPath(new URL('../scripts/ensure-deps.mjs', import.meta.url))
+const SCRIPT = fileURLToPath(new URL('../../scripts/ensure-deps.mjs', import.meta.url))
 const FAKE_NPM = `import { appendFileSync } from 'node:fs'
 appendFileSync(new URL('./npm-calls.txt', import.meta.url), process.argv.slice(2).join(' ') + '\\n')
 process.exit(Number(process.env.FAKE_NPM_EXIT ?? 0))
@@ -97,7 +97,7 @@ test('a failed npm ci fails the step with its exit code', async (t) => {
 })
 
 test('this clone\'s node_modules matches its lockfile', async (t) => {
-  const root = fileURLToPath(new URL('..', import.meta.url))
+  const root = fileURLToPath(new URL('../..', import.meta.url))
   const run = spawnSync(process.execPath, [SCRIPT], { cwd: root, encoding: 'utf8', env: { PATH: process.env['PATH'], npm_execpath: join(root, 'no-such-npm.mjs'), ...UNTRACED } })
   t.equal(run.status, 0)
   t.equal(run.stderr, '', 'nothing to install')

@@ -1,7 +1,7 @@
 import { test } from 'tap'
 import Type from 'typebox'
-import { cookieSession, hex, memoryStorage, messageAuthentication } from '../lib/index.js'
-import { buildApp, KEY_HEX } from './helpers/app.js'
+import { cookieSession, hex, memoryStorage, messageAuthentication } from '../../lib/index.js'
+import { buildApp, KEY_HEX } from '../helpers/app.js'
 
 // The cookie options partitioned (CHIPS) and priority.
 

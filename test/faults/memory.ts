@@ -4,10 +4,10 @@
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
 import Type from 'typebox'
-import { cookieSession } from '../lib/index.js'
-import { memoryStorage } from '../storages/memory.js'
-import { buildApp, cookiesOf } from './helpers/app.js'
-import { heapBytes } from './helpers/heap.js'
+import { cookieSession } from '../../lib/index.js'
+import { memoryStorage } from '../../storages/memory.js'
+import { buildApp, cookiesOf } from '../helpers/app.js'
+import { heapBytes } from '../helpers/heap.js'
 
 // Ten times the bound: enough for the evictions to run in steady state long after the bound is reached.
 const BOUND = 20_000
@@ -15,7 +15,7 @@ const FLOOD = 10 * BOUND
 const THROUGH_APP = 4000
 
 t.test('ten times maxEntries in writes of random ids keep the memory storage at its bound, in entries and in heap', async (t) => {
-  // A bound below the default 100 000 (options-defaults.test.ts) makes the flood cheap, not weaker.
+  // A bound below the default 100 000 (test/options/defaults.ts) makes the flood cheap, not weaker.
   const storage = memoryStorage({ maxEntries: BOUND })
   t.teardown(() => storage.close())
   const value = '1:' + 'x'.repeat(120)

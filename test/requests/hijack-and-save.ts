@@ -1,8 +1,8 @@
 import Fastify from 'fastify'
 import { test, type Test } from 'tap'
 import Type from 'typebox'
-import sessions, { cookieSession, hex, memoryStorage, messageAuthentication, type SessionProvider } from '../lib/index.js'
-import { cookiesOf, KEY_HEX } from './helpers/app.js'
+import sessions, { cookieSession, hex, memoryStorage, messageAuthentication, type SessionProvider } from '../../lib/index.js'
+import { cookiesOf, KEY_HEX } from '../helpers/app.js'
 
 const Payload = Type.Object({ n: Type.Integer() })
 

@@ -1,7 +1,7 @@
 import Fastify from 'fastify'
 import { test } from 'tap'
 import Type from 'typebox'
-import sessions, { cookieSession, memoryStorage } from '../lib/index.js'
+import sessions, { cookieSession, memoryStorage } from '../../lib/index.js'
 
 // Mistakes users make at run time get an error that says what to do, not another library's
 // message or a TypeError.

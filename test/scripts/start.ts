@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { test, type Test } from 'tap'
-import { freePort } from './helpers/redis.js'
-import { untracedEnv } from './helpers/child-env.js'
+import { freePort } from '../helpers/redis.js'
+import { untracedEnv } from '../helpers/child-env.js'
 
-const root = fileURLToPath(new URL('..', import.meta.url))
+const root = fileURLToPath(new URL('../..', import.meta.url))
 const COPIED = ['lib', 'storages', 'transformers', 'types', 'testing', 'example', 'bench', 'scripts', 'package.json', 'package-lock.json', 'tsconfig.json']
 
 function copy (t: Test, withModules: boolean): string {

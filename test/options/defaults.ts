@@ -1,13 +1,13 @@
 import { test } from 'tap'
 import Type from 'typebox'
-import { parseOptions, parseOptionsWithDefaults, withDefault } from '../lib/options.js'
-import { CacheStorageOptionsSchema } from '../storages/cache.js'
-import { MemoryStorageOptionsSchema } from '../storages/memory.js'
-import { RedisStorageOptionsSchema } from '../storages/redis.js'
-import { DirectoryStorageOptionsSchema } from '../storages/directory.js'
-import { DigestOptionsSchema } from '../transformers/digest.js'
-import { KtorEncryptOptionsSchema } from '../transformers/ktor-encrypt.js'
-import { MessageAuthenticationOptionsSchema } from '../transformers/message-authentication.js'
+import { parseOptions, parseOptionsWithDefaults, withDefault } from '../../lib/options.js'
+import { CacheStorageOptionsSchema } from '../../storages/cache.js'
+import { MemoryStorageOptionsSchema } from '../../storages/memory.js'
+import { RedisStorageOptionsSchema } from '../../storages/redis.js'
+import { DirectoryStorageOptionsSchema } from '../../storages/directory.js'
+import { DigestOptionsSchema } from '../../transformers/digest.js'
+import { KtorEncryptOptionsSchema } from '../../transformers/ktor-encrypt.js'
+import { MessageAuthenticationOptionsSchema } from '../../transformers/message-authentication.js'
 
 const Schema = Type.Object({
   size: withDefault(Type.Integer({ minimum: 1 }), 10),

@@ -12,8 +12,8 @@
 // BENCH_CONNECTIONS (10), BENCH_PIPELINING (1), BENCH_ONLY (scenario ids, comma-separated; bare
 // and each chosen scenario's base and comparisons join them), BENCH_PROFILE (a directory: each
 // server profiles its CPU from the end of the warm-up and writes <scenario id>.cpuprofile there
-// when it stops; read them with `node build/bench/profile.js <dir>`). A run with BENCH_ONLY or BENCH_PROFILE prints its table but
-// never rewrites bench/results.md (a profiled server runs slower).
+// when it stops; read them with `node build/bench/profile.js <dir>`). A run with BENCH_ONLY or
+// BENCH_PROFILE prints its table but never rewrites bench/results.md (a profiled server runs slower).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs'
 import { createConnection, createServer } from 'node:net'

@@ -54,7 +54,7 @@ try {
   const address = fastify.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : 0
   // Stopped once, whatever asks again meanwhile: a second SIGTERM with no listener would kill the
-  // process before it exits by itself (and before a --cpu-prof profile is written).
+  // process before it exits by itself (and before its BENCH_PROFILE profile is written).
   let stopping = false
   const stop = (): void => {
     if (stopping) return

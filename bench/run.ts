@@ -45,6 +45,8 @@ interface Settings {
   connections: number
   pipelining: number
   only: readonly string[] | null
+  /** BENCH_PROFILE is set: the servers profile their measured rounds (server.ts writes the files). */
+  profiling: boolean
 }
 
 function number (name: string, fallback: number): number {
@@ -65,6 +67,7 @@ function settings (): Settings {
     connections: Math.round(number('BENCH_CONNECTIONS', 10)),
     pipelining: Math.round(number('BENCH_PIPELINING', 1)),
     only: only === undefined || only === '' ? null : only.split(',').map((s) => s.trim()),
+    profiling: (process.env['BENCH_PROFILE'] ?? '') !== '',
   }
 }
 
@@ -482,7 +485,7 @@ async function main (): Promise<void> {
     log(`warm-up: ${servers.length} scenarios, ${s.warmup} s each`)
     for (const server of servers) await loader.run(request(server, s.warmup, s.connections, s.pipelining))
     const pools = await minting
-    if ((process.env['BENCH_PROFILE'] ?? '') !== '') for (const server of servers) server.child.send('profile')
+    if (s.profiling) for (const server of servers) server.child.send('profile')
     const cold = new Map(coldServers.map((server, i) => [server.scenario.id, pools[i] as string[][]]))
     const rows = summarize(servers, await rounds(servers, loader, s, cold, log))
     stopAll()
@@ -493,7 +496,7 @@ async function main (): Promise<void> {
     const section = machine(pins, s) + '\n' + took + '\n\n' + table(rows) + '\n' + skippedNote + '\n' +
       (memory === null ? '' : memory + '\n\n') + targetTable(targets(rows))
     process.stdout.write(section + '\n')
-    if (s.only === null && (process.env['BENCH_PROFILE'] ?? '') === '') writeResults(section)
+    if (s.only === null && !s.profiling) writeResults(section)
   } finally {
     stopAll()
     rmSync(dir, { recursive: true, force: true })
